@@ -1,0 +1,63 @@
+# The course's two commands: `make lab` (open the lessons) and `make test` (run the whole suite).
+# Every target builds the environment in .venv first when it is missing or out of date.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.ready
+KERNEL := nnlab
+
+# nbgrader runs `alembic` from the environment's bin when it creates a gradebook.
+export PATH := $(abspath $(BIN)):$(PATH)
+LESSONS := $(sort $(notdir $(wildcard solutions/*)))
+# Jupyter refuses to run as root unless told it may (containers, CI machines).
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# pytest workers: one per core unless JOBS is given.
+JOBS ?= auto
+
+.PHONY: help setup lab test release validate bench strip clean
+
+help:
+	@echo "make lab       set up .venv and open JupyterLab on lessons/ (http://127.0.0.1:8888)"
+	@echo "make test      set up .venv and run the whole test suite"
+	@echo "make release   regenerate lessons/ from solutions/ with nbgrader"
+	@echo "make validate  nbgrader-validate every solution notebook"
+	@echo "make bench     print execution times of the notebooks and of import nnlab"
+	@echo "make strip     remove outputs from the solution notebooks (then run make release)"
+	@echo "make clean     remove .venv, caches and the class-run folder .course/"
+
+setup: $(READY)
+
+# pip picks torch==2.13.0 from a local CPU build where the machine ships one, and the
+# normal wheel for the platform everywhere else (see pyproject.toml).
+$(READY): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (nnlab)"
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=lessons $(AS_ROOT)
+
+test: setup
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+
+release: setup
+	for lesson in $(LESSONS); do \
+		$(BIN)/nbgrader generate_assignment $$lesson --force --log-level=WARN || exit 1; \
+	done
+
+validate: setup
+	for lesson in $(LESSONS); do \
+		$(BIN)/nbgrader validate solutions/$$lesson/$$lesson.ipynb || exit 1; \
+	done
+
+bench: setup
+	$(BIN)/python benchmarks/notebooks.py
+
+strip: setup
+	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN solutions/*/*.ipynb
+
+clean:
+	rm -rf $(VENV) .course .pytest_cache src/*.egg-info

@@ -1,0 +1,158 @@
+"""Comparisons for the self-check and autograder cells.
+
+Each function returns quietly when the check holds, and otherwise raises ``CheckFailure`` (an
+``AssertionError``, so nbgrader counts it as a failed test) with a message a learner can act on:
+what was checked, what was expected, what came back, where the worst difference is, and a hint.
+
+    >>> from nnlab import check
+    >>> check.close("net_input(X, w, T)", got, [0.5, -1.0], hint="subtract T from X @ w")
+
+Values are read with ``np.asarray`` (torch tensors are moved to the CPU first), so an object that
+is not a number, such as one whose ``__eq__`` always says True, is reported, never trusted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import to_numpy
+
+
+class CheckFailure(AssertionError):
+    """A self-check that did not hold; the message says what and why."""
+
+
+def _fail(name: str, problem: str, details: list[str], hint: str | None) -> None:
+    lines = [f"{name}: {problem}"] + [f"  {line}" for line in details]
+    if hint:
+        lines.append(f"  hint: {hint}")
+    raise CheckFailure("\n".join(lines))
+
+
+def _describe(values: np.ndarray) -> str:
+    if values.ndim == 0:
+        return f"{values.item()!r} ({values.dtype})"
+    return f"array of shape {values.shape}, dtype {values.dtype}"
+
+
+def _show(values: np.ndarray) -> str:
+    return np.array2string(values, precision=6, threshold=24, edgeitems=4, separator=", ")
+
+
+def _as_numbers(name: str, got, hint: str | None) -> np.ndarray:
+    """``got`` as a numeric array, or a failure saying what it was instead."""
+    if got is None:
+        _fail(name, "got None", ["the function returned nothing: is a `return` missing?"], hint)
+    try:
+        values = np.asarray(to_numpy(got))
+    except Exception as error:  # a hostile or broken object: report it, never crash the check
+        values, reason = None, f"{type(error).__name__}: {error}"
+    if values is None:
+        _fail(name, f"could not read the result as numbers ({reason})", [], hint)
+    if values.dtype.kind not in "biuf":
+        _fail(name, f"expected numbers, got {type(got).__name__} with dtype {values.dtype}", [], hint)
+    return values
+
+
+def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, hint: str | None) -> None:
+    if got.shape != expected.shape:
+        _fail(
+            name,
+            "wrong shape",
+            [f"expected: {_describe(expected)}", f"got:      {_describe(got)}"],
+            hint,
+        )
+
+
+def shape(name: str, got, expected_shape: tuple[int, ...], *, hint: str | None = None) -> None:
+    """Check that ``got`` has exactly ``expected_shape``."""
+    values = _as_numbers(name, got, hint)
+    expected_shape = tuple(expected_shape)
+    if values.shape != expected_shape:
+        _fail(
+            name,
+            "wrong shape",
+            [f"expected: shape {expected_shape}", f"got:      {_describe(values)}"],
+            hint,
+        )
+
+
+def close(name: str, got, expected, *, rtol: float = 1e-6, atol: float = 1e-9,
+          hint: str | None = None) -> None:
+    """Check that ``got`` equals ``expected`` elementwise within ``atol + rtol * |expected|``.
+
+    Shapes must match exactly (no broadcasting), and a NaN or infinity matches only the same
+    value in ``expected``. On failure the message names the worst element by its index.
+    """
+    expected = np.asarray(to_numpy(expected), dtype=float)
+    values = _as_numbers(name, got, hint)
+    _same_shape(name, values, expected, hint)
+    values = values.astype(float)
+    with np.errstate(invalid="ignore"):
+        both_equal = (values == expected) | (np.isnan(values) & np.isnan(expected))
+        excess = np.abs(values - expected) - (atol + rtol * np.abs(expected))
+    excess = np.where(both_equal, -np.inf, np.nan_to_num(excess, nan=np.inf))
+    wrong = excess > 0
+    if not wrong.any():
+        return
+    details = []
+    if values.ndim == 0:
+        details += [f"expected: {expected.item()!r}", f"got:      {values.item()!r}"]
+    else:
+        worst = np.unravel_index(np.argmax(excess), excess.shape)
+        diff = abs(values[worst] - expected[worst])
+        details += [
+            f"{int(wrong.sum())} of {wrong.size} values differ beyond rtol={rtol:g}, atol={atol:g}",
+            f"worst at index {tuple(int(i) for i in worst)}: expected {expected[worst].item()!r}, "
+            f"got {values[worst].item()!r} (difference {diff:.3g})",
+            f"expected: {_show(expected)}",
+            f"got:      {_show(values)}",
+        ]
+    _fail(name, "values are not right", details, hint)
+
+
+def equal(name: str, got, expected, *, hint: str | None = None) -> None:
+    """Check that ``got`` equals ``expected`` exactly: same shape, same values.
+
+    For integer, boolean and label arrays; use ``close`` for computed floats. The dtype need not
+    match (``[0, 1]`` equals ``[0.0, 1.0]``), but it is shown when values differ.
+    """
+    expected = np.asarray(to_numpy(expected))
+    values = _as_numbers(name, got, hint)
+    _same_shape(name, values, expected, hint)
+    wrong = values != expected
+    if not np.any(wrong):
+        return
+    if values.ndim == 0:
+        details = [f"expected: {expected.item()!r}", f"got:      {values.item()!r}"]
+    else:
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        details = [
+            f"{int(np.sum(wrong))} of {wrong.size} values differ; first at index {first}: "
+            f"expected {expected[first].item()!r}, got {values[first].item()!r}",
+            f"expected: {_show(expected)}",
+            f"got:      {_show(values)}",
+        ]
+    if values.dtype != expected.dtype:
+        details.append(f"(dtypes: expected {expected.dtype}, got {values.dtype})")
+    _fail(name, "values are not right", details, hint)
+
+
+def true(name: str, condition, message: str, *, hint: str | None = None) -> None:
+    """Check a property (``condition`` must be a real boolean; ``message`` says what failed)."""
+    if not isinstance(condition, (bool, np.bool_)):
+        raise TypeError(f"check.true needs a bool for {name!r}, got {type(condition).__name__}")
+    if not condition:
+        _fail(name, message, [], hint)
+
+
+def raises(name: str, exception: type[BaseException], function, *args,
+           hint: str | None = None, **kwargs) -> None:
+    """Check that ``function(*args, **kwargs)`` raises ``exception`` (bad input must be refused)."""
+    try:
+        function(*args, **kwargs)
+    except exception:
+        return
+    except Exception as error:
+        _fail(name, f"expected {exception.__name__}, got {type(error).__name__}: {error}", [], hint)
+    _fail(name, f"expected {exception.__name__}, but nothing was raised", [], hint)

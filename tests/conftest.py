@@ -1,0 +1,38 @@
+"""Shared paths and helpers for the test suite."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "solutions"
+LESSONS = ROOT / "lessons"
+LESSON_IDS = sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").exists())
+BIN = Path(sys.executable).parent  # the environment's bin: nbgrader, jupyter, alembic
+
+
+def solution_path(lesson: str) -> Path:
+    return SOLUTIONS / lesson / f"{lesson}.ipynb"
+
+
+def release_path(lesson: str) -> Path:
+    return LESSONS / lesson / f"{lesson}.ipynb"
+
+
+def run_tool(*args, cwd=ROOT, env=None, timeout=600) -> subprocess.CompletedProcess:
+    """Run a command of the environment (nbgrader, jupyter…) and return it; output is captured."""
+    full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(params=LESSON_IDS)
+def lesson(request) -> str:
+    """Each lesson id, e.g. '02_perceptron'."""
+    return request.param
