@@ -12,6 +12,9 @@ export PATH := $(abspath $(BIN)):$(PATH)
 LESSONS := $(sort $(notdir $(wildcard solutions/*)))
 # Jupyter refuses to run as root unless told it may (containers, CI machines).
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# JupyterLab's port (it moves to the next free one when taken) and any further options.
+LAB_PORT ?= 8888
+LAB_ARGS ?=
 # pytest workers: one per core unless JOBS is given.
 JOBS ?= auto
 
@@ -38,7 +41,8 @@ $(READY): pyproject.toml
 	touch $@
 
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=lessons $(AS_ROOT)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+		--ServerApp.root_dir=lessons $(AS_ROOT) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
