@@ -48,12 +48,47 @@ def predict(X, w, T):
 ''',
 }
 
-WROTE_AN_ANSWER = {"alice", "carol"}  # the others leave the written answer as released
+# Each answer passes its visible self-check and is still wrong: the hidden tests must find it.
+PLAUSIBLE_BUT_WRONG = {
+    "net_input": '''
+def net_input(X, w, T):
+    return np.round(np.asarray(X, dtype=float) @ np.asarray(w, dtype=float) - T, 1)
+''',
+    "predict": '''
+def predict(X, w, T):
+    return (np.asarray(X, dtype=float).sum(axis=1) * w[0] - T >= 0).astype(int)  # assumes equal weights
+''',
+    "update_step": '''
+def update_step(w, x, d, T, eta=1.0):
+    w, x = np.asarray(w, dtype=float), np.asarray(x, dtype=float)
+    y = 1 if x @ w - T > 0 else 0  # a net input of exactly 0 does not fire
+    return w + eta * (d - y) * x
+''',
+    "sign_update": HALF_RIGHT["sign_update"],
+    "train_perceptron": '''
+def train_perceptron(X, d, T=0.0, eta=1.0, max_epochs=100):
+    w, mistakes = np.zeros(np.shape(X)[1]), []
+    for _ in range(100):  # ignores max_epochs
+        wrong = 0
+        for x, target in zip(np.asarray(X, dtype=float), d):
+            y = int(x @ w - T >= 0)
+            wrong += int(y != target)
+            w = w + eta * (target - y) * x
+        mistakes.append(wrong)
+        if wrong == 0:
+            break
+    return w, mistakes
+''',
+    "why_xor": "One line cannot separate XOR's classes.",
+}
+
+WROTE_AN_ANSWER = {"alice", "carol", "erin"}  # the others leave the written answer as released
 EXPECTED = {  # student -> autograded points per test cell
     "alice": dict(POINTS),                                              # the model solution
     "bob": dict.fromkeys(POINTS, 0),                                    # the release as it is
     "carol": {**dict.fromkeys(POINTS, 0), "net_input_tests": 2, "predict_tests": 2},
     "dave": dict.fromkeys(POINTS, 0),                                   # hard-coded to the visible checks
+    "erin": dict.fromkeys(POINTS, 0),                                   # plausible but wrong everywhere
 }
 
 
@@ -83,20 +118,24 @@ def graded_class(tmp_path_factory):
         "bob": release,
         "carol": fill_answers(release, {**correct, **HALF_RIGHT, "why_xor": "XOR is not separable by one line."}),
         "dave": fill_answers(release, HARD_CODED),
+        "erin": fill_answers(release, PLAUSIBLE_BUT_WRONG),
     }
     for student, notebook in submissions.items():
         folder = course / "submitted" / student / LESSON
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / f"{LESSON}.ipynb")
 
+    # what the student sees before handing in: the Validate button runs the visible checks only
+    validated = run_tool("nbgrader", "validate", course / "submitted" / "erin" / LESSON / f"{LESSON}.ipynb")
     nbgrader("autograde", LESSON)
     nbgrader("generate_feedback", LESSON)
     nbgrader("export", f"--to={course / 'grades.csv'}")
-    yield course
+    yield course, validated.stdout
     assert tracked_changes() == before, "the class run wrote into tracked paths of the repository"
 
 
 def test_every_exercise_of_every_student_gets_exactly_the_expected_points(graded_class):
+    graded_class, _ = graded_class
     with Gradebook(f"sqlite:///{graded_class / 'gradebook.db'}") as gradebook:
         for student, expected in EXPECTED.items():
             got = {cell: gradebook.find_grade(cell, LESSON, LESSON, student).score for cell in POINTS}
@@ -110,6 +149,7 @@ def test_every_exercise_of_every_student_gets_exactly_the_expected_points(graded
 
 
 def test_the_exported_csv_has_one_row_per_student_with_the_total(graded_class):
+    graded_class, _ = graded_class
     with open(graded_class / "grades.csv", newline="") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     assert sorted(rows) == sorted(EXPECTED)
@@ -119,9 +159,16 @@ def test_the_exported_csv_has_one_row_per_student_with_the_total(graded_class):
 
 
 def test_feedback_tells_each_student_what_failed_and_why(graded_class):
+    graded_class, _ = graded_class
     feedback = {s: (graded_class / "feedback" / s / LESSON / f"{LESSON}.html").read_text() for s in EXPECTED}
     assert "values are not right" in feedback["carol"]           # the nnlab.check message…
     assert "the learning rate scales the step" in feedback["carol"]  # …with its hint
     assert "NotImplementedError" in feedback["bob"]
     assert "net_input on random X of shape" in feedback["dave"]  # the hidden test that caught it
     assert "values are not right" not in feedback["alice"]
+
+
+def test_plausible_wrong_answers_pass_every_visible_check_yet_score_nothing(graded_class):
+    _, validated = graded_class
+    # the Validate button is happy with erin's notebook; the per-exercise scores above give it 0 of 10
+    assert "Success! Your notebook passes all the tests." in validated, validated[-3000:]
