@@ -3,10 +3,10 @@
 import json
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -21,9 +21,43 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class ServerLog:
+    """Reads a process's output on a thread, so the pipe never fills and nothing waits on it."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self.url_found = threading.Event()
+        self.url = None
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream):
+        for line in stream:
+            self.lines.append(line)
+            found = re.search(r"(http://[\w.:-]+)/lab\?token=", line)  # the server masks the token
+            if found and self.url is None:
+                self.url = found.group(1)
+                self.url_found.set()
+
+    def tail(self) -> str:
+        return "".join(self.lines[-40:])
+
+
+def wait_until_serving(url: str, log: ServerLog, timeout: float = 60) -> None:
+    """The server prints its URL a moment before it accepts connections: wait for an answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing answers at {url} after {timeout} s:\n{log.tail()}") from None
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """Run `make lab` until it prints its URL; yield (url base, token); stop it afterwards."""
+    """Run `make lab` until it prints its URL; yield (url base, token, log); stop it afterwards."""
     token = "course-test-token"
     scratch = tmp_path_factory.mktemp("jupyter")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
@@ -32,26 +66,23 @@ def lab(tmp_path_factory):
     process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_PORT={free_port()}", f"LAB_ARGS={args}"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
-    lines, url, deadline = [], None, time.monotonic() + 90
+    log = ServerLog(process.stdout)
     try:
-        while url is None and process.poll() is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([process.stdout], [], [], remaining)[0]:
-                break
-            lines.append(process.stdout.readline())
-            found = re.search(r"(http://[\w.:-]+)/lab\?token=", lines[-1])  # the server masks the token
-            url = found and found.group(1)
-        assert url, "make lab printed no URL:\n" + "".join(lines[-30:])
-        yield url, token
+        assert log.url_found.wait(timeout=120), "make lab printed no URL:\n" + log.tail()
+        wait_until_serving(f"{log.url}/api/status?token={token}", log)
+        yield log.url, token, log
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
 def get(lab, path: str):
-    base, token = lab
-    with urllib.request.urlopen(f"{base}{path}?token={token}", timeout=30) as response:
-        return response.status, response.read().decode()
+    base, token, log = lab
+    try:
+        with urllib.request.urlopen(f"{base}{path}?token={token}", timeout=30) as response:
+            return response.status, response.read().decode()
+    except OSError as error:
+        raise AssertionError(f"GET {path} failed ({error}); the server said:\n{log.tail()}") from error
 
 
 def test_lab_listens_on_loopback_only(lab):
