@@ -24,6 +24,10 @@ c.CourseDirectory.autograded_directory = os.path.join(class_run, "autograded")
 c.CourseDirectory.feedback_directory = os.path.join(class_run, "feedback")
 c.CourseDirectory.solution_directory = os.path.join(class_run, "solution")
 c.ZipCollectApp.downloaded_directory = os.path.join(class_run, "downloaded")  # LMS zip downloads
+# The exchange that `nbgrader release_assignment` and the Assignments tab use; on a shared
+# JupyterHub point NNLAB_COURSE_DIR (or this setting) at a folder every user can reach.
+c.Exchange.root = os.path.join(class_run, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(class_run, "gradebook.db")
 
 # A lesson runs in well under a minute; anything near this bound is stuck.

@@ -121,7 +121,7 @@ def test_course_config_sends_every_class_run_folder_outside_tracked_paths(tmp_pa
     course = config.CourseDirectory
     assert (course.source_directory, course.release_directory) == ("solutions", "lessons")
     written = [course.submitted_directory, course.autograded_directory, course.feedback_directory,
-               course.solution_directory, config.ZipCollectApp.downloaded_directory,
+               course.solution_directory, config.ZipCollectApp.downloaded_directory, config.Exchange.root,
                course.db_url.removeprefix("sqlite:///")]
     for path in written:
         assert path.startswith(str(tmp_path / "class")), path
