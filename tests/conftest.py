@@ -25,10 +25,14 @@ def release_path(lesson: str) -> Path:
     return LESSONS / lesson / f"{lesson}.ipynb"
 
 
+def tool_env(extra: dict | None = None) -> dict:
+    """This process's environment with the environment's bin first on PATH, plus ``extra``."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(extra or {})}
+
+
 def run_tool(*args, cwd=ROOT, env=None, timeout=600) -> subprocess.CompletedProcess:
     """Run a command of the environment (nbgrader, jupyter…) and return it; output is captured."""
-    full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
-    return subprocess.run([str(a) for a in args], cwd=cwd, env=full_env, capture_output=True,
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=tool_env(env), capture_output=True,
                           text=True, timeout=timeout)
 
 

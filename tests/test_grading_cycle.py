@@ -6,6 +6,8 @@ then the exact score of every student and every exercise is asserted.
 
 import csv
 import subprocess
+from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import pytest
@@ -92,6 +94,11 @@ EXPECTED = {  # student -> autograded points per test cell
 }
 
 
+class ClassRun(NamedTuple):
+    course: Path          # the temporary course folder: gradebook, feedback, grades.csv
+    erin_validation: str  # what `nbgrader validate` said of erin's notebook before grading
+
+
 def tracked_changes() -> str:
     """What git sees changed or added in the working tree (ignored paths excluded)."""
     return subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
@@ -130,13 +137,12 @@ def graded_class(tmp_path_factory):
     nbgrader("autograde", LESSON)
     nbgrader("generate_feedback", LESSON)
     nbgrader("export", f"--to={course / 'grades.csv'}")
-    yield course, validated.stdout
+    yield ClassRun(course, validated.stdout)
     assert tracked_changes() == before, "the class run wrote into tracked paths of the repository"
 
 
 def test_every_exercise_of_every_student_gets_exactly_the_expected_points(graded_class):
-    graded_class, _ = graded_class
-    with Gradebook(f"sqlite:///{graded_class / 'gradebook.db'}") as gradebook:
+    with Gradebook(f"sqlite:///{graded_class.course / 'gradebook.db'}") as gradebook:
         for student, expected in EXPECTED.items():
             got = {cell: gradebook.find_grade(cell, LESSON, LESSON, student).score for cell in POINTS}
             assert got == expected, f"{student}: {got}"
@@ -149,8 +155,7 @@ def test_every_exercise_of_every_student_gets_exactly_the_expected_points(graded
 
 
 def test_the_exported_csv_has_one_row_per_student_with_the_total(graded_class):
-    graded_class, _ = graded_class
-    with open(graded_class / "grades.csv", newline="") as file:
+    with open(graded_class.course / "grades.csv", newline="") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     assert sorted(rows) == sorted(EXPECTED)
     for student, expected in EXPECTED.items():
@@ -159,8 +164,7 @@ def test_the_exported_csv_has_one_row_per_student_with_the_total(graded_class):
 
 
 def test_feedback_tells_each_student_what_failed_and_why(graded_class):
-    graded_class, _ = graded_class
-    feedback = {s: (graded_class / "feedback" / s / LESSON / f"{LESSON}.html").read_text() for s in EXPECTED}
+    feedback = {s: (graded_class.course / "feedback" / s / LESSON / f"{LESSON}.html").read_text() for s in EXPECTED}
     assert "values are not right" in feedback["carol"]           # the nnlab.check message…
     assert "the learning rate scales the step" in feedback["carol"]  # …with its hint
     assert "NotImplementedError" in feedback["bob"]
@@ -169,6 +173,6 @@ def test_feedback_tells_each_student_what_failed_and_why(graded_class):
 
 
 def test_plausible_wrong_answers_pass_every_visible_check_yet_score_nothing(graded_class):
-    _, validated = graded_class
     # the Validate button is happy with erin's notebook; the per-exercise scores above give it 0 of 10
+    validated = graded_class.erin_validation
     assert "Success! Your notebook passes all the tests." in validated, validated[-3000:]

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, LESSON_IDS, ROOT
+from conftest import LESSON_IDS, ROOT, tool_env
 
 
 def free_port() -> int:
@@ -60,8 +60,7 @@ def lab(tmp_path_factory):
     """Run `make lab` until it prints its URL; yield (url base, token, log); stop it afterwards."""
     token = "course-test-token"
     scratch = tmp_path_factory.mktemp("jupyter")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-           "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(scratch / "ws")}
+    env = tool_env({"JUPYTER_RUNTIME_DIR": str(scratch / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(scratch / "ws")})
     args = f"--no-browser --IdentityProvider.token={token}"
     process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_PORT={free_port()}", f"LAB_ARGS={args}"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
