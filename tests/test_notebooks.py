@@ -54,6 +54,14 @@ def test_solution_has_the_exercise_shape(lesson):
         assert statement.cell_type == "markdown" and nbgrader_meta(statement).get("locked"), \
             f"answer cell {i} is not preceded by its locked task statement"
         assert re.search(r"\(\d+ points?\)", statement.source), f"task before cell {i} does not state its points"
+    written = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and nbgrader_meta(c).get("solution")]
+    for i in written:  # nbgrader replaces a written-answer cell whole, so its question must stand before it
+        question = cells[i - 1]
+        assert question.cell_type == "markdown" and nbgrader_meta(question).get("locked"), \
+            f"written answer {nbgrader_meta(cells[i])['grade_id']} is not preceded by its locked question"
+        assert re.search(r"\(\d+ points?\)", question.source), f"the question before cell {i} does not state its points"
+        assert nbgrader_meta(cells[i]).get("grade") and nbgrader_meta(cells[i]).get("points", 0) > 0, \
+            f"written answer {nbgrader_meta(cells[i])['grade_id']} must be manually graded and worth points"
     for i in tests:
         meta = nbgrader_meta(cells[i])
         assert meta.get("locked") and meta.get("points", 0) > 0, f"test cell {i} must be locked and worth points"
