@@ -8,6 +8,8 @@ torch or matplotlib by itself):
 - ``nnlab.datasets``  small generated data sets (logic gates, separable clouds, XOR)
 - ``nnlab.plots``     decision boundaries, training curves
 - ``nnlab.gradcheck`` numerical gradients and relative errors
+- ``nnlab.widgets``   interactive explorers (sliders, menus) with a static fallback
+- ``nnlab.train``     a torch training loop: mini-batches, device, progress bar, history
 
 Helpers are infrastructure: no graded exercise has its answer in here.
 """
@@ -15,7 +17,7 @@ Helpers are infrastructure: no graded exercise has its answer in here.
 from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = ["backend", "check", "datasets", "gradcheck", "plots"]
+__all__ = ["backend", "check", "datasets", "gradcheck", "plots", "widgets", "train"]
 
 
 def __getattr__(name: str):

@@ -108,3 +108,225 @@ def xor(n: int = 200, *, noise: float = 0.15, seed: int = 0,
     X = GATE_INPUTS[corners] + noise * rng.normal(size=(n, 2))
     y = np.array(GATE_OUTPUTS["xor"])[corners]
     return X, _labels(y, signed)
+
+
+def noisy_function(n: int = 30, f=None, *, noise: float = 0.2, low: float = 0.0, high: float = 1.0,
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy samples of a 1-D function, for regression: ``y = f(x) + noise * N(0, 1)``.
+
+    ``x`` is drawn uniformly from ``[low, high]`` (in random order, not sorted) and ``f`` maps an
+    array of shape ``(n,)`` to one of shape ``(n,)``; the default is ``sin(2 pi x)``, the classic
+    curve for showing under- and overfitting with polynomials. Unlike the classification sets above,
+    this returns a 1-D input: ``x`` of shape ``(n,)`` (use ``x[:, None]`` for an ``(n, 1)`` matrix)
+    and targets ``y`` of shape ``(n,)``, both float64. Deterministic for a given seed.
+    """
+    n = _positive_int("n", n)
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    if not low < high:
+        raise ValueError(f"noisy_function needs low < high, got {low!r} and {high!r}")
+    if f is None:
+        f = lambda t: np.sin(2 * np.pi * t)  # noqa: E731
+    elif not callable(f):
+        raise ValueError(f"f must be a function from an array of shape (n,) to shape (n,), got {type(f).__name__}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(low, high, size=n)
+    clean = np.asarray(f(x), dtype=float)
+    if clean.shape != (n,):
+        raise ValueError(f"f(x) must return shape ({n},) for x of shape ({n},), got shape {clean.shape}")
+    return x, clean + noise * rng.normal(size=n)
+
+
+# --- handwritten digits: scikit-learn's 8x8 set (bundled, offline) and real MNIST from IDX files ---------------
+
+
+def _stratified_split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, test)`` that put ``round(test_size * n_c)`` samples of every class c in the test set."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n_test = int(round(test_size * len(members)))
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    # shuffle across classes too, so that the first rows are not all zeros, then all ones...
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+
+
+def digits(*, test_size: float = 0.25, seed: int = 0, flatten: bool = True, dtype=np.float64):
+    """scikit-learn's handwritten digits (UCI, 1,797 images of 8 x 8 pixels, 10 classes), split for you.
+
+    The images ship with scikit-learn, so this works offline. Pixels (0 … 16 in the source) are
+    scaled to [0, 1]. The split is stratified (each digit keeps its share in both parts) and
+    deterministic for a given ``seed``.
+
+    Returns ``(X_train, y_train), (X_test, y_test)``: images of shape ``(n, 64)`` (or ``(n, 8, 8)``
+    with ``flatten=False``) and dtype ``dtype``, labels of shape ``(n,)``, int64, 0 … 9. With the
+    default ``test_size=0.25`` there are 1,347 training and 450 test images.
+    """
+    if not isinstance(test_size, (float, int)) or not 0 < test_size < 1:
+        raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}")
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(dtype)                  # (1797, 8, 8), values in [0, 1]
+    labels = bunch.target.astype(np.int64)                         # (1797,)
+    if flatten:
+        images = images.reshape(len(images), -1)                   # (1797, 64)
+    train, test = _stratified_split(labels, float(test_size), seed)
+    return (images[train], labels[train]), (images[test], labels[test])
+
+
+# The four files of the MNIST distribution (LeCun, Cortes & Burges), and the SHA-256 of the canonical
+# copies, gzipped and not, as served by the usual mirrors (yann.lecun.com, the CVDF and ossci mirrors).
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+DATA_VARIABLE = "NNLAB_DATA"
+# IDX type codes (the third byte of the magic number) and the big-endian numpy type they stand for
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def mnist_folder(folder=None):
+    """Where ``mnist`` looks for its files, as a ``pathlib.Path``; nothing is created.
+
+    First match wins: ``folder`` when given; ``$NNLAB_DATA/mnist`` when the environment variable
+    ``NNLAB_DATA`` is set (the root of the course's data); else ``~/.cache/nnlab/mnist``.
+    """
+    from pathlib import Path
+    import os
+
+    if folder is not None:
+        return Path(folder).expanduser()
+    root = os.environ.get(DATA_VARIABLE)
+    if root:
+        return Path(root).expanduser() / "mnist"
+    return Path.home() / ".cache" / "nnlab" / "mnist"
+
+
+def read_idx(path) -> np.ndarray:
+    """Read one IDX file (the format of MNIST), gzipped (name ends in ``.gz``) or not.
+
+    The header is two zero bytes, a type code (0x08 = unsigned byte … 0x0E = float64), the number
+    of dimensions d, then d big-endian 32-bit sizes; the data follow in C order. Returns an array
+    of that shape (``(n, 28, 28)`` uint8 for MNIST images, ``(n,)`` for labels) in native byte
+    order. Raises ``ValueError`` naming the file when the magic number or the size is wrong.
+    """
+    import gzip
+    from pathlib import Path
+
+    path = Path(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as stream:
+        raw = stream.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path}: not an IDX file (magic number {raw[:4].hex() or 'missing'}; expected "
+                         f"00 00 <type 08..0e> <dimensions>, e.g. 00000803 for images, 00000801 for labels)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: the header promises {ndim} dimensions but the file ends after {len(raw)} bytes")
+    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(f"{path}: the header says shape {shape} ({expected} bytes of data) but the file has "
+                         f"{len(raw) - header} bytes after its header: truncated or corrupt")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _find_mnist_files(folder) -> dict:
+    """``{key: path}`` for the four MNIST files in ``folder`` (gzipped preferred), or a clear FileNotFoundError."""
+    found, missing = {}, []
+    for key, stem in MNIST_FILES.items():
+        candidates = [folder / f"{stem}.gz", folder / stem]
+        present = [c for c in candidates if c.is_file()]
+        if present:
+            found[key] = present[0]
+        else:
+            missing.append(stem)
+    if missing:
+        names = "\n".join(f"  {folder / stem}.gz   (or {stem}, unzipped)" for stem in missing)
+        raise FileNotFoundError(
+            f"MNIST files missing: nnlab never downloads data, so put these {len(missing)} file(s) in place:\n"
+            f"{names}\n"
+            f"They are the four files of the MNIST distribution (yann.lecun.com/exdb/mnist or any mirror, e.g. "
+            f"storage.googleapis.com/cvdf-datasets/mnist/). To keep them elsewhere, pass mnist(folder=...) or set "
+            f"{DATA_VARIABLE} to a folder that contains mnist/. Offline, datasets.digits() has 8x8 digits.")
+    return found
+
+
+def mnist(folder=None, *, flatten: bool = False, dtype=np.float32, verify: bool = True):
+    """The MNIST handwritten digits (60,000 training and 10,000 test images of 28 x 28), from local files.
+
+    Reads the four IDX files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each gzipped (``.gz``) or not, from
+    ``mnist_folder(folder)`` (the argument, else ``$NNLAB_DATA/mnist``, else ``~/.cache/nnlab/mnist``).
+    It never downloads: when a file is missing it raises ``FileNotFoundError`` naming every missing
+    file and the folder to put it in. With ``verify=True`` a file whose name is one of the canonical
+    names must also have the canonical SHA-256 (``MNIST_SHA256``); pass ``verify=False`` to read other
+    IDX files laid out the same way (a subset, a variant such as Fashion-MNIST).
+
+    Returns ``(X_train, y_train), (X_test, y_test)``: images scaled to [0, 1] with dtype ``dtype``
+    (float32 by default: 70,000 float64 images would take 440 MB), shape ``(n, 28, 28)`` or
+    ``(n, 784)`` with ``flatten=True``; labels int64 of shape ``(n,)``. Raises ``ValueError`` when a
+    file has the wrong magic number, checksum or shape (images must be ``(n, rows, cols)`` with the
+    same rows and columns in both sets, labels ``(n,)`` with the same n and values 0 … 9).
+    """
+    where = mnist_folder(folder)
+    paths = _find_mnist_files(where)
+    if verify:
+        for path in paths.values():
+            known = MNIST_SHA256.get(path.name)
+            if known is not None and _sha256(path) != known:
+                raise ValueError(f"{path}: SHA-256 is {_sha256(path)}, expected {known} for the canonical "
+                                 f"MNIST file: the file is damaged or a different version (re-fetch it, or "
+                                 f"pass verify=False to read it anyway)")
+    arrays = {}
+    for key, path in paths.items():
+        array = read_idx(path)
+        kind = key.split("_")[1]
+        if kind == "images" and (array.ndim != 3 or array.dtype != np.uint8):
+            raise ValueError(f"{path}: images must be uint8 of shape (n, rows, cols) (magic number 00000803), "
+                             f"got {array.dtype} of shape {array.shape}")
+        if kind == "labels" and (array.ndim != 1 or array.dtype != np.uint8):
+            raise ValueError(f"{path}: labels must be uint8 of shape (n,) (magic number 00000801), "
+                             f"got {array.dtype} of shape {array.shape}")
+        arrays[key] = array
+    if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
+        raise ValueError(f"training images are {arrays['train_images'].shape[1:]} pixels but test images are "
+                         f"{arrays['test_images'].shape[1:]}: expected the same (rows, cols) in both sets")
+    result = []
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        if len(images) != len(labels):
+            raise ValueError(f"{paths[part + '_images'].name} has {len(images)} images but "
+                             f"{paths[part + '_labels'].name} has {len(labels)} labels: expected one label per image")
+        if labels.size and labels.max() > 9:
+            raise ValueError(f"{paths[part + '_labels'].name}: labels must be digits 0 … 9, found {int(labels.max())}")
+        X = images.astype(dtype) / np.asarray(255, dtype=dtype)
+        result.append((X.reshape(len(X), -1) if flatten else X, labels.astype(np.int64)))
+    return tuple(result)

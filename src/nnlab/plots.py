@@ -100,3 +100,350 @@ def training_curve(history: Sequence[float] | Mapping[str, Sequence[float]], *, 
     if title:
         ax.set_title(title)
     return ax
+
+
+def network_diagram(sizes: Sequence[int], *, ax=None, recurrent: Sequence[int] = (), max_drawn: int = 10,
+                    title: str | None = None):
+    """Draw a fully connected feed-forward network: one column of neurons per layer, every pair joined.
+
+    ``sizes`` lists the layer widths ``[n_inputs, n_1, ..., n_L]`` (at least two positive integers):
+    inputs are drawn as grey squares, hidden neurons as blue circles, output neurons as red circles,
+    and every neuron of one layer is joined to every neuron of the next. ``recurrent`` lists layer
+    indices (1 … L) whose neurons get a feedback loop, to show a recurrent network. A layer wider
+    than ``max_drawn`` shows its first and last neurons around a "⋮", with its true width in the label.
+    """
+    from matplotlib.patches import Arc
+
+    sizes = list(sizes)
+    if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in sizes):
+        raise ValueError(f"sizes must be a sequence of at least two positive integers [n_inputs, n_1, ..., n_L], "
+                         f"got {sizes!r}")
+    bad = [q for q in recurrent if not 1 <= q < len(sizes)]
+    if bad:
+        raise ValueError(f"recurrent layers must be indices 1 … {len(sizes) - 1} (the input layer has none), got {bad}")
+    if max_drawn < 2:
+        raise ValueError(f"max_drawn must be at least 2, got {max_drawn!r}")
+    ax = ax or plt.gca()
+    top = min(max(sizes), max_drawn)
+    columns = []  # per layer: the y positions of the neurons drawn
+    for q, n in enumerate(sizes):
+        shown = n if n <= max_drawn else max_drawn
+        ys = np.linspace(0, top - 1, shown) if shown > 1 else np.array([(top - 1) / 2])
+        ys = ys if n <= max_drawn else np.delete(np.linspace(0, top - 1, shown + 1), shown // 2)
+        columns.append(ys[::-1])
+    for q in range(len(sizes) - 1):  # edges first, so the neurons sit on top of them
+        for y0 in columns[q]:
+            for y1 in columns[q + 1]:
+                ax.plot([q, q + 1], [y0, y1], color="0.6", linewidth=0.7, zorder=1)
+    for q, (n, ys) in enumerate(zip(sizes, columns)):
+        kind = "input" if q == 0 else ("output" if q == len(sizes) - 1 else f"hidden {q}")
+        color = "0.75" if q == 0 else ("#d62728" if q == len(sizes) - 1 else "#1f77b4")
+        ax.scatter(np.full(len(ys), q), ys, s=260, marker="s" if q == 0 else "o", c=color, edgecolors="k",
+                   zorder=3)
+        if n > max_drawn:
+            ax.text(q, (top - 1) / 2, "⋮", ha="center", va="center", fontsize=14, zorder=3)
+        ax.text(q, -0.9, f"{kind}\n({n})", ha="center", va="top", fontsize=9)
+        if q in recurrent:  # a loop above each neuron: its output comes back as its input at the next step
+            for y in ys:
+                ax.add_patch(Arc((q, y + 0.38), 0.2, 0.4, theta1=-60, theta2=240, color="#ff7f0e", linewidth=1.5,
+                                 zorder=2))
+                end = np.array([q - 0.05, y + 0.38 - 0.2 * np.sin(np.pi / 3)])  # where the arc meets the neuron
+                ax.annotate("", xy=end + [0.03, -0.035], xytext=end, zorder=2,
+                            arrowprops=dict(arrowstyle="-|>", color="#ff7f0e", linewidth=1.5, mutation_scale=12))
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
+    ax.set_ylim(-1.9, top - 0.2 + (0.8 if recurrent else 0.5))
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _path_points(name: str, path) -> np.ndarray:
+    points = np.asarray(path, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"path {name!r} must have shape (k, 2) with k >= 1 (one row per iterate), "
+                         f"got {points.shape}")
+    return points
+
+
+def contour_paths(f: Callable[[np.ndarray], np.ndarray], paths=None, *, xlim=None, ylim=None,
+                  levels: int | Sequence[float] = 20, log_levels: bool = False, minimum=None, ax=None,
+                  title: str | None = None, resolution: int = 200, xlabel: str = "$w_1$",
+                  ylabel: str = "$w_2$", filled: bool = True):
+    """Contours of a function of two variables, with the paths optimizers took across them.
+
+    ``f`` maps an array of points of shape ``(m, 2)`` to their values, shape ``(m,)`` (vectorise it:
+    it is called once on the whole grid). ``paths`` is one array of iterates of shape ``(k, 2)``, or a
+    ``{name: (k, 2) array}`` dict for several optimizers (each gets a colour and a legend entry); each
+    path is drawn as a line through its iterates, its start as a circle and its end as a cross.
+    Iterates that are infinite or NaN (a diverging run) are skipped when choosing the view; give
+    ``xlim`` and ``ylim`` to keep the huge but finite iterates of a diverging run out of it.
+
+    ``xlim`` and ``ylim`` are ``(low, high)`` pairs; when left out they fit the paths' finite points
+    with a margin (so at least one path is needed then). ``levels`` is a number of contour levels or
+    the increasing levels themselves. ``log_levels=True`` spaces that number of levels geometrically
+    over four decades above the smallest value on the grid: a long, flat valley then shows as many
+    contours as its steep walls. ``minimum``, a point of shape ``(2,)``, is marked with a star.
+    Returns the ``ax``.
+    """
+    named = dict(paths) if isinstance(paths, Mapping) else ({} if paths is None else {"path": paths})
+    named = {str(name): _path_points(str(name), path) for name, path in named.items()}
+    finite = [p[np.isfinite(p).all(axis=1)] for p in named.values()]
+    finite = np.vstack(finite) if finite else np.empty((0, 2))
+    if minimum is not None:
+        minimum = np.asarray(minimum, dtype=float)
+        if minimum.shape != (2,):
+            raise ValueError(f"minimum must have shape (2,), got {minimum.shape}")
+        finite = np.vstack([finite, minimum[None, :]])
+    limits = []
+    for name, given, column in (("xlim", xlim, 0), ("ylim", ylim, 1)):
+        if given is None:
+            if len(finite) == 0:
+                raise ValueError(f"{name} is needed when no path has a finite point to fit the view to")
+            low, high = finite[:, column].min(), finite[:, column].max()
+            margin = 0.15 * (high - low) or 1.0
+            given = (low - margin, high + margin)
+        low, high = (float(v) for v in given)
+        if not low < high:
+            raise ValueError(f"{name} must be (low, high) with low < high, got {given!r}")
+        limits.append((low, high))
+    if isinstance(levels, (int, np.integer)):
+        if levels < 1:
+            raise ValueError(f"levels must be at least 1, got {levels!r}")
+    elif log_levels:
+        raise ValueError("log_levels=True needs levels to be a number of levels, not the levels themselves")
+    if resolution < 2:
+        raise ValueError(f"resolution must be at least 2, got {resolution!r}")
+
+    (x0, x1), (y0, y1) = limits
+    grid_x, grid_y = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    values = np.asarray(f(grid), dtype=float)
+    if values.shape != (len(grid),):
+        raise ValueError(f"f must map points of shape ({len(grid)}, 2) to values of shape ({len(grid)},), "
+                         f"got {values.shape}")
+    values = values.reshape(grid_x.shape)
+    if log_levels:
+        low, high = np.nanmin(values), np.nanmax(values)
+        span = (high - low) or 1.0
+        levels = low + np.geomspace(1e-4 * span, span, int(levels))  # the log scale counts from the floor
+
+    ax = ax or plt.gca()
+    if filled:
+        ax.contourf(grid_x, grid_y, values, levels=levels, cmap="viridis", alpha=0.35)
+    ax.contour(grid_x, grid_y, values, levels=levels, colors="0.35", linewidths=0.6)
+    for i, (name, points) in enumerate(named.items()):
+        color = f"C{i % 10}"
+        ax.plot(points[:, 0], points[:, 1], ".-", color=color, markersize=4, linewidth=1.2, label=name,
+                zorder=3)
+        ax.plot(*points[0], "o", color=color, markersize=7, markeredgecolor="k", zorder=4)
+        last = points[np.isfinite(points).all(axis=1)]
+        if len(last):
+            ax.plot(*last[-1], "X", color=color, markersize=8, markeredgecolor="k", zorder=4)
+    if minimum is not None:
+        ax.plot(*minimum, "*", color="gold", markersize=15, markeredgecolor="k", zorder=5, label="minimum")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if isinstance(paths, Mapping) or minimum is not None:  # one unnamed path needs no legend
+        ax.legend(loc="best", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def image_grid(images, labels: Sequence | None = None, *, ncols: int = 10, ax=None, title: str | None = None,
+               image_shape: tuple[int, int] | None = None, cmap: str = "gray_r", label_colors: Sequence | None = None,
+               pad: int = 1):
+    """Tile small grey-scale images into one picture, ``ncols`` per row, each with an optional caption.
+
+    ``images`` has shape ``(n, h, w)``, or ``(n, h * w)`` for flattened images: square ones are
+    unflattened by themselves, others need ``image_shape=(h, w)``. ``labels`` (``n`` captions: digits,
+    strings such as ``"7→1"``) are written above the tiles, in ``label_colors`` when given (``n``
+    colours, e.g. red for mistakes). Each image is shown on its own grey scale, ``cmap="gray_r"``
+    drawing ink dark on white. Everything goes on one ``ax``, which is returned.
+    """
+    images = np.asarray(images, dtype=float)
+    if images.ndim == 2:
+        n, d = images.shape
+        if image_shape is None:
+            side = int(round(np.sqrt(d)))
+            if side * side != d:
+                raise ValueError(f"images of shape (n, {d}) are not square: pass image_shape=(h, w) with h * w = {d}, "
+                                 f"or images of shape (n, h, w)")
+            image_shape = (side, side)
+        if int(np.prod(image_shape)) != d:
+            raise ValueError(f"image_shape {tuple(image_shape)} does not match {d} pixels per image: "
+                             f"expected h * w = {d}")
+        images = images.reshape(n, *image_shape)
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"images must have shape (n, h, w) or (n, h * w) with n >= 1, got {images.shape}")
+    n, h, w = images.shape
+    for name, values in (("labels", labels), ("label_colors", label_colors)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"{name} must have one entry per image, shape ({n},), got {len(values)} entries")
+    if ncols < 1 or pad < 0:
+        raise ValueError(f"ncols must be >= 1 and pad >= 0, got ncols={ncols!r}, pad={pad!r}")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    top = pad + (int(np.ceil(0.3 * h)) if labels is not None else 0)  # room above each row for its captions
+    # each image scaled to [0, 1] on its own, so a faint digit is as visible as a bold one
+    low = images.min(axis=(1, 2), keepdims=True)
+    span = np.ptp(images, axis=(1, 2), keepdims=True)
+    scaled = (images - low) / np.where(span > 0, span, 1.0)
+    mosaic = np.full((nrows * (h + top) + pad, ncols * (w + pad) + pad), np.nan)  # NaN: the gaps
+    for i, image in enumerate(scaled):
+        r, c = divmod(i, ncols)
+        y0, x0 = top + r * (h + top), pad + c * (w + pad)
+        mosaic[y0:y0 + h, x0:x0 + w] = image
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.7 * ncols * max(w / h, 1.0), 0.7 * nrows * (h + top) / h * max(h / w, 1.0)))
+    palette = plt.get_cmap(cmap).with_extremes(bad="white")  # the NaN gaps show as white
+    ax.imshow(mosaic, cmap=palette, vmin=0.0, vmax=1.0, interpolation="nearest")
+    if labels is not None:
+        for i, label in enumerate(labels):
+            r, c = divmod(i, ncols)
+            color = label_colors[i] if label_colors is not None else "black"
+            ax.text(pad + c * (w + pad) + (w - 1) / 2, top + r * (h + top) - 0.6, str(label),
+                    ha="center", va="bottom", fontsize=8, color=color)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def computational_graph(nodes, edges, *, values: Mapping[str, float] | None = None,
+                        grads: Mapping[str, float] | None = None, active: Sequence[str] = (),
+                        above: Sequence[str] = (), ax=None, title: str | None = None, grad_prefix: str = "∂L/∂",
+                        fmt: str = ".4g"):
+    """Draw a small computational graph: a box per node, an arrow per edge, numbers on the nodes.
+
+    ``nodes`` is a mapping ``{name: (x, y)}`` of node names to positions in data coordinates, or a
+    sequence of names, which are then placed left to right at ``y = 0`` (a chain). Names are the
+    labels drawn, so matplotlib mathtext such as ``"$a_1$"`` works. ``edges`` is a sequence of
+    ``(source, target)`` or ``(source, target, label)`` tuples: an arrow from ``source`` to
+    ``target``, with ``label`` (e.g. the local derivative) written at its middle.
+
+    ``values`` maps node names to their forward values, written in black under the name; ``grads``
+    maps node names to the gradient of the final output with respect to that node, written in red
+    below, prefixed by ``grad_prefix``. Nodes missing from either mapping are drawn without that
+    number, so a step-by-step figure can fill them in gradually. Nodes named in ``active`` get an
+    orange box (the step being computed). Nodes named in ``above`` get their numbers written above
+    the box instead of below it, which keeps them clear of arrows leaving downwards (parameters
+    drawn over a chain, say). Returns ``ax``.
+    """
+    if isinstance(nodes, Mapping):
+        positions = dict(nodes)
+    else:
+        names = list(nodes)
+        positions = {name: (float(i), 0.0) for i, name in enumerate(names)}
+        if len(positions) != len(names):
+            raise ValueError(f"node names must be distinct, got {names!r}")
+    if not positions:
+        raise ValueError("nodes is empty: expected {name: (x, y)} or a sequence of names")
+    for name, where in positions.items():
+        if np.shape(where) != (2,):
+            raise ValueError(f"the position of node {name!r} must be a pair (x, y), got {where!r}")
+    parsed = []
+    for edge in edges:
+        if not isinstance(edge, (tuple, list)) or len(edge) not in (2, 3):
+            raise ValueError(f"each edge must be (source, target) or (source, target, label), got {edge!r}")
+        source, target, label = (*edge, None) if len(edge) == 2 else edge
+        for end in (source, target):
+            if end not in positions:
+                raise ValueError(f"edge {edge!r} names node {end!r}, which is not among {list(positions)}")
+        parsed.append((source, target, label))
+    values, grads = dict(values or {}), dict(grads or {})
+    for what, numbers in (("values", values), ("grads", grads), ("active", dict.fromkeys(active)),
+                          ("above", dict.fromkeys(above))):
+        unknown = [name for name in numbers if name not in positions]
+        if unknown:
+            raise ValueError(f"{what} names nodes {unknown} that are not among {list(positions)}")
+    ax = ax or plt.gca()
+    box = dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor="k")
+    for source, target, label in parsed:  # arrows first, so the boxes sit on top of them
+        (x0, y0), (x1, y1) = positions[source], positions[target]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=1,
+                    arrowprops=dict(arrowstyle="-|>", color="0.45", linewidth=1.2, shrinkA=22, shrinkB=22))
+        if label:
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, label, ha="center", va="bottom", fontsize=8,
+                    color="0.3", zorder=2)
+    for name, (x, y) in positions.items():
+        style = dict(box, facecolor="#ffd8a8" if name in active else "white")
+        ax.text(x, y, name, ha="center", va="center", fontsize=11, bbox=style, zorder=3)
+        up = name in above  # numbers above the box: value nearest to it, then the gradient
+        side, align = (1, "bottom") if up else (-1, "top")
+        if name in values:
+            ax.text(x, y + side * 0.3, f"{values[name]:{fmt}}", ha="center", va=align, fontsize=9, zorder=3)
+        if name in grads:
+            plain = name.strip("$")  # "$a_1$" -> "∂L/∂$a_1$" reads as one label
+            label = f"{grad_prefix}${plain}$" if name.startswith("$") else f"{grad_prefix}{name}"
+            ax.text(x, y + side * (0.58 if not up else 0.55), f"{label}\n{grads[name]:{fmt}}", ha="center",
+                    va=align, fontsize=8, color="#d62728", zorder=3)
+    xs, ys = zip(*positions.values())
+    top = max([y + (1.25 if name in above else 0.55) for name, (_, y) in positions.items()])
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(min(ys) - 1.25, top)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _curve_values(name: str, function: Callable[[np.ndarray], np.ndarray], z: np.ndarray) -> np.ndarray:
+    values = np.asarray(function(z.copy()), dtype=float)  # a copy: a callable that writes in place harms no one
+    if values.shape != z.shape:
+        raise ValueError(f"{name} must map z of shape {z.shape} to values of shape {z.shape} (element-wise), "
+                         f"got {values.shape}")
+    return values
+
+
+def function_and_derivative(f: Callable[[np.ndarray], np.ndarray],
+                            derivative: Callable[[np.ndarray], np.ndarray] | None = None, *, z=None, ax=None,
+                            breaks: Sequence[float] = (), title: str | None = None, label: str = r"$\varphi(z)$",
+                            derivative_label: str = r"$\varphi'(z)$", xlabel: str = "$z$", ylim=None):
+    """Plot an element-wise function (solid line) and its derivative (dashed line) against ``z``, on one ``ax``.
+
+    ``f`` and ``derivative`` are callables that map an array of shape ``(m,)`` to an array of shape
+    ``(m,)``, element by element (an activation and its derivative, say); ``derivative=None`` draws ``f``
+    alone. ``z`` is the grid, shape ``(m,)`` with ``m >= 2`` increasing values (default: 1001 points on
+    ``[-5, 5]``).
+
+    ``breaks`` lists the ``z`` values where ``f`` or its derivative jumps (a step at 0, or ReLU's kink,
+    where the derivative jumps): both curves are cut there, so no false vertical line joins the two
+    sides, and the value each callable returns *at* the break is marked with a dot (the unit step's
+    ½ at 0, say). Breaks outside the grid are ignored. Returns the ``ax``.
+    """
+    z = np.linspace(-5.0, 5.0, 1001) if z is None else np.asarray(z, dtype=float)
+    if z.ndim != 1 or len(z) < 2 or not np.all(np.diff(z) > 0):
+        raise ValueError(f"z must have shape (m,) with m >= 2 increasing values, got shape {z.shape}")
+    breaks = np.asarray(breaks, dtype=float).reshape(-1)
+    if not np.all(np.isfinite(breaks)):
+        raise ValueError(f"breaks must be finite numbers, got {breaks.tolist()}")
+    inside = np.unique(breaks[(breaks > z[0]) & (breaks < z[-1])])
+    grid = z[~np.isin(z, inside)]                     # the breaks themselves are drawn as dots, not on the lines
+    cuts = np.searchsorted(grid, inside)              # where one piece of the curve ends and the next begins
+    ax = ax or plt.gca()
+    curves = [(f, label, "-", "C0")]
+    if derivative is not None:
+        curves.append((derivative, derivative_label, "--", "C3"))
+    for function, name, style, color in curves:
+        values = _curve_values(name, function, grid)
+        ax.plot(np.insert(grid, cuts, np.nan), np.insert(values, cuts, np.nan), style, color=color, label=name)
+        if len(inside):
+            ax.plot(inside, _curve_values(name, function, inside), "o", color=color, markersize=5)
+    ax.axhline(0.0, color="0.5", linewidth=0.6)
+    ax.axvline(0.0, color="0.5", linewidth=0.6)
+    ax.set_xlim(z[0], z[-1])
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
