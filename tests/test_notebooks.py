@@ -105,21 +105,6 @@ def test_release_is_what_nbgrader_generates_from_the_solution(lesson, tmp_path):
     assert committed == fresh, f"lessons/{lesson} is out of date: run `make release` and commit it"
 
 
-def graded_cells(path) -> int:
-    nb = nbformat.read(path, as_version=4)
-    return sum(1 for c in nb.cells if nbgrader_meta(c).get("grade"))
-
-
-# That every solution passes its own tests is nbval's check: it executes each solution notebook once, and a
-# failing test cell raises. Running `nbgrader validate` on the solutions as well would execute them twice.
-
-
-def test_nbgrader_validate_fails_every_graded_cell_of_the_unsolved_release(lesson):
-    result = run_tool("nbgrader", "validate", release_path(lesson))
-    expected = graded_cells(release_path(lesson))
-    assert f"VALIDATION FAILED ON {expected} CELL(S)!" in result.stdout, result.stdout[-3000:]
-
-
 def test_course_config_sends_every_class_run_folder_outside_tracked_paths(tmp_path, monkeypatch):
     from traitlets.config.loader import PyFileConfigLoader
 
