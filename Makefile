@@ -18,13 +18,19 @@ LAB_ARGS ?=
 # pytest workers: one per core unless JOBS is given.
 JOBS ?= auto
 
-.PHONY: help setup lab test release validate bench strip clean
+# `make grade`: which lesson, and the folder (or LMS zip) of submissions to collect first (optional).
+LESSON      ?= 02_perceptron
+SUBMISSIONS ?=
+GRADE_ARGS  ?=
+
+.PHONY: help setup lab test release validate grade bench strip clean
 
 help:
 	@echo "make lab       set up .venv and open JupyterLab on lessons/ (http://127.0.0.1:8888)"
 	@echo "make test      set up .venv and run the whole test suite"
 	@echo "make release   regenerate lessons/ from solutions/ with nbgrader"
 	@echo "make validate  nbgrader-validate every solution notebook"
+	@echo "make grade     grade LESSON's submissions (SUBMISSIONS=folder or .zip), sandboxed, in parallel"
 	@echo "make bench     print execution times of the notebooks and of import nnlab"
 	@echo "make strip     remove outputs from the solution notebooks (then run make release)"
 	@echo "make clean     remove .venv, caches and the class-run folder .course/"
@@ -48,14 +54,15 @@ test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
 release: setup
-	for lesson in $(LESSONS); do \
-		$(BIN)/nbgrader generate_assignment $$lesson --force --log-level=WARN || exit 1; \
-	done
+	$(BIN)/nbgrader generate_assignment "*" --force --log-level=WARN
 
 validate: setup
 	for lesson in $(LESSONS); do \
 		$(BIN)/nbgrader validate solutions/$$lesson/$$lesson.ipynb || exit 1; \
 	done
+
+grade: setup
+	$(BIN)/python -m autograder grade $(LESSON) $(SUBMISSIONS) $(GRADE_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/notebooks.py

@@ -6,6 +6,7 @@ there fails the suite. Here nbgrader itself regenerates the releases and validat
 
 import json
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -94,13 +95,20 @@ def test_release_keeps_no_solution_and_no_hidden_test(lesson):
                 assert line not in released, f"{meta['grade_id']}: the release shows hidden line {line.strip()!r}"
 
 
-def test_release_is_what_nbgrader_generates_from_the_solution(lesson, tmp_path):
-    """lessons/ is generated: regenerate it elsewhere with the course config and compare."""
-    result = run_tool("nbgrader", "generate_assignment", lesson, "--force",
-                      f"--CourseDirectory.release_directory={tmp_path / 'release'}",
-                      env={"NNLAB_COURSE_DIR": str(tmp_path / "course")})
+@pytest.fixture(scope="module")
+def fresh_releases(tmp_path_factory) -> Path:
+    """Every release regenerated from its solution by nbgrader, in one call ("*"), into a temporary folder."""
+    scratch = tmp_path_factory.mktemp("regenerated")
+    result = run_tool("nbgrader", "generate_assignment", "*", "--force",
+                      f"--CourseDirectory.release_directory={scratch / 'release'}",
+                      env={"NNLAB_COURSE_DIR": str(scratch / "course")})
     assert result.returncode == 0, result.stderr
-    fresh = json.loads((tmp_path / "release" / lesson / f"{lesson}.ipynb").read_text())
+    return scratch / "release"
+
+
+def test_release_is_what_nbgrader_generates_from_the_solution(lesson, fresh_releases):
+    """lessons/ is generated: regenerate it elsewhere with the course config and compare."""
+    fresh = json.loads((fresh_releases / lesson / f"{lesson}.ipynb").read_text())
     committed = json.loads(release_path(lesson).read_text())
     assert committed == fresh, f"lessons/{lesson} is out of date: run `make release` and commit it"
 
@@ -121,3 +129,12 @@ def test_course_config_sends_every_class_run_folder_outside_tracked_paths(tmp_pa
     default = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     assert default.CourseDirectory.submitted_directory == str(ROOT / ".course" / "submitted")
     assert "/.course/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_readme_marks_exactly_the_lessons_that_exist_as_ready_and_links_them():
+    readme = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| \[?(\d\d_[a-z0-9_]+)\]?\S* \|.*\| (planned|\*\*ready\*\*) \|$", readme, re.MULTILINE))
+    ready = sorted(lesson for lesson, status in rows.items() if status == "**ready**")
+    assert ready == LESSON_IDS, "update the README's lesson table: ready lessons are linked and marked **ready**"
+    for lesson in LESSON_IDS:
+        assert f"[{lesson}](lessons/{lesson}/{lesson}.ipynb)" in readme, f"README: link {lesson} to its release"

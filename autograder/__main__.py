@@ -1,0 +1,107 @@
+"""The instructor's commands: python -m autograder {release,collect,grade,feedback,export} …
+
+    python -m autograder release 02_perceptron                 # solutions/ -> release + gradebook
+    python -m autograder collect 02_perceptron path/to/folder  # or path/to/lms-download.zip
+    python -m autograder grade 02_perceptron                   # parallel, sandboxed; prints a summary
+    python -m autograder feedback 02_perceptron                # HTML feedback per student again
+    python -m autograder export grades.csv                     # every grade, from nbgrader
+
+Everything goes to NNLAB_COURSE_DIR (default: .course/ in the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from . import collect, summary
+from .gradebook import REPOSITORY, course_dir
+from .limits import Limits
+from .sandbox import SandboxMissing
+
+
+def nbgrader(*args: str) -> None:
+    """Run one of nbgrader's own commands from the repository root (where its config lives)."""
+    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=REPOSITORY, check=True)
+
+
+def grade(args) -> int:
+    from .pipeline import Options, Pipeline  # nbclient and nbgrader load only for this command
+    if args.submissions:
+        do_collect(argparse.Namespace(lesson=args.lesson, source=args.submissions))
+    limits = Limits(wall_s=args.timeout, cpu_s=args.cpu, memory_bytes=int(args.memory * (1 << 30)))
+    options = Options(workers=args.workers, limits=limits, sandboxed=not args.no_sandbox,
+                      feedback=not args.no_feedback, force=args.force, stop_after=args.stop_after,
+                      release_dir=args.release_dir)
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: student code runs with resource limits only; it can read the "
+              "solutions and the gradebook and reach the network.", file=sys.stderr)
+    try:
+        results = Pipeline(course_dir(), args.lesson, options, log=lambda line: print(line, flush=True)).grade()
+    except SandboxMissing as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 2
+    print()
+    print(summary.table(results))
+    return 0
+
+
+def do_collect(args) -> int:
+    source = Path(args.source)
+    if source.suffix == ".zip":
+        collect.from_zip(source, course_dir(), args.lesson)
+    else:
+        students = collect.from_folder(source, course_dir(), args.lesson)
+        print(f"collected {len(students)} submissions into {course_dir() / 'submitted'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    steps = main.add_subparsers(dest="step", required=True)
+    steps.add_parser("release", help="generate the release and the gradebook entry").add_argument("lesson")
+    step = steps.add_parser("collect", help="copy submissions from a folder or an LMS zip")
+    step.add_argument("lesson")
+    step.add_argument("source", help="a folder of <student>.ipynb or <student>/ folders, or a .zip")
+    step = steps.add_parser("grade", help="autograde every submission in parallel, sandboxed")
+    step.add_argument("lesson")
+    step.add_argument("submissions", nargs="?", help="collect from this folder or zip first")
+    default = Limits()
+    step.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel kernels (default: cores)")
+    step.add_argument("--timeout", type=float, default=default.wall_s, help="seconds per notebook")
+    step.add_argument("--cpu", type=int, default=default.cpu_s, help="CPU seconds per kernel")
+    step.add_argument("--memory", type=float, default=default.memory_bytes / (1 << 30), help="GiB per kernel")
+    step.add_argument("--no-sandbox", action="store_true", help="without bubblewrap: resource limits only")
+    step.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
+    step.add_argument("--force", action="store_true", help="regrade students already graded")
+    step.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # test hook: simulate a crash
+    step.add_argument("--release-dir", type=Path, help="release notebooks (default: lessons/)")
+    steps.add_parser("feedback", help="nbgrader generate_feedback").add_argument("lesson")
+    steps.add_parser("export", help="nbgrader export to CSV").add_argument("csv")
+    return main
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if args.step == "release":
+        nbgrader("generate_assignment", args.lesson, "--force")
+    elif args.step == "collect":
+        return do_collect(args)
+    elif args.step == "grade":
+        return grade(args)
+    elif args.step == "feedback":
+        nbgrader("generate_feedback", args.lesson, "--force",
+                 "--GenerateFeedback.preprocessors=['nbgrader.preprocessors.ClearHiddenTests',"
+                 "'nbgrader.preprocessors.GetGrades','nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']",
+                 "--ClearHiddenTests.enforce_metadata=False")
+    elif args.step == "export":
+        nbgrader("export", f"--to={Path(args.csv).resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
