@@ -36,6 +36,24 @@ def run_tool(*args, cwd=ROOT, env=None, timeout=600) -> subprocess.CompletedProc
                           text=True, timeout=timeout)
 
 
+def class_release(lesson: str, course: Path):
+    """Release ``lesson`` into ``course`` (a temporary class folder, its own gradebook) as an instructor would.
+
+    Returns ``(release_dir, release, model)``: the folder holding ``<lesson>/<lesson>.ipynb``, that release
+    notebook, and the solution's model answers keyed by grade id (see autograder.submissions).
+    """
+    import nbformat
+
+    from autograder.submissions import model_answers
+
+    release_dir = course / "release"
+    made = run_tool("nbgrader", "generate_assignment", lesson, "--force",
+                    f"--CourseDirectory.release_directory={release_dir}", env={"NNLAB_COURSE_DIR": str(course)})
+    assert made.returncode == 0, made.stderr[-3000:]
+    release = nbformat.read(release_dir / lesson / f"{lesson}.ipynb", as_version=4)
+    return release_dir, release, model_answers(nbformat.read(solution_path(lesson), as_version=4))
+
+
 @pytest.fixture(params=LESSON_IDS)
 def lesson(request) -> str:
     """Each lesson id, e.g. '02_perceptron'."""

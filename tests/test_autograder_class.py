@@ -20,8 +20,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.submissions import fill_answers, model_answers
-from conftest import ROOT, run_tool, solution_path
+from autograder.submissions import fill_answers
+from conftest import ROOT, class_release, run_tool, solution_path
 from test_grading_cycle import HALF_RIGHT, LESSON
 
 TESTS = ["net_input_tests", "predict_tests", "update_step_tests", "sign_update_tests", "train_perceptron_tests"]
@@ -186,12 +186,7 @@ def graded(tmp_path_factory):
     needs_bwrap()
     course = tmp_path_factory.mktemp("hostile_course")
     env = {"NNLAB_COURSE_DIR": str(course)}
-    release_dir = course / "release"
-    made = run_tool("nbgrader", "generate_assignment", LESSON, "--force",
-                    f"--CourseDirectory.release_directory={release_dir}", env=env)
-    assert made.returncode == 0, made.stderr[-3000:]
-    release = nbformat.read(release_dir / LESSON / f"{LESSON}.ipynb", as_version=4)
-    model = model_answers(nbformat.read(solution_path(LESSON), as_version=4))
+    release_dir, release, model = class_release(LESSON, course)
     listener = Listener()
     incoming = course / "incoming"
     for student, (notebook, files) in plant(release, model, listener.port, course).items():

@@ -8,8 +8,8 @@ import time
 import nbformat
 from nbgrader.api import Gradebook
 
-from autograder.submissions import fill_answers, model_answers
-from conftest import run_tool, solution_path
+from autograder.submissions import fill_answers
+from conftest import class_release, run_tool
 from test_autograder_class import kernels_of, needs_bwrap
 from test_grading_cycle import HALF_RIGHT, LESSON
 
@@ -19,12 +19,7 @@ EXPECTED = {"ann": 10, "ben": 0, "cat": 4, "dan": 10}
 def test_a_killed_run_resumes_and_counts_everyone_once(tmp_path):
     needs_bwrap()
     env = {"NNLAB_COURSE_DIR": str(tmp_path)}
-    release_dir = tmp_path / "release"
-    made = run_tool("nbgrader", "generate_assignment", LESSON, "--force",
-                    f"--CourseDirectory.release_directory={release_dir}", env=env)
-    assert made.returncode == 0, made.stderr[-3000:]
-    release = nbformat.read(release_dir / LESSON / f"{LESSON}.ipynb", as_version=4)
-    model = model_answers(nbformat.read(solution_path(LESSON), as_version=4))
+    release_dir, release, model = class_release(LESSON, tmp_path)
     correct_two = {key: model[key] for key in ("net_input", "predict")}
     notebooks = {"ann": fill_answers(release, model), "ben": release,
                  "cat": fill_answers(release, {**correct_two, **HALF_RIGHT}), "dan": fill_answers(release, model)}
