@@ -54,6 +54,14 @@ def class_release(lesson: str, course: Path):
     return release_dir, release, model_answers(nbformat.read(solution_path(lesson), as_version=4))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (item.report_call…), so a fixture can see a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture(params=LESSON_IDS)
 def lesson(request) -> str:
     """Each lesson id, e.g. '02_perceptron'."""

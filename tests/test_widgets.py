@@ -44,3 +44,18 @@ def test_explore_names_a_control_that_is_not_a_widget():
         widgets.explore(lambda degree: None, degree=(1, 9))
     with pytest.raises(ValueError, match="at least one control"):
         widgets.explore(lambda: None)
+
+
+@pytest.mark.notebooks
+def test_in_a_kernel_explore_displays_one_panel_even_as_a_cells_last_line():
+    """A cell ending in ``widgets.explore(...)`` shows one panel (its value is not displayed again)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cell = nbformat.v4.new_code_cell("from nnlab import widgets\n"
+                                     "widgets.explore(lambda a: print(a), a=widgets.slider(0, 3, value=2))")
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    panels = [output for output in cell.outputs
+              if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
+    assert len(panels) == 1, f"expected one widget panel, the cell displayed {len(panels)}: {cell.outputs}"

@@ -84,9 +84,10 @@ def explore(draw: Callable[..., object], **controls: ipywidgets.ValueWidget):
     """Show ``draw(**values)`` under one control per keyword, redrawn when a control changes.
 
     ``controls`` maps each argument of ``draw`` to a widget (``slider``, ``menu``, a tick box from
-    ``checkboxes``, or any ipywidgets value widget). In a kernel this displays and returns the
-    ``ipywidgets.interactive`` (its ``children`` are the controls, then the output). Elsewhere it
-    calls ``draw`` once with the starting values and returns ``None``.
+    ``checkboxes``, or any ipywidgets value widget). In a kernel this displays an
+    ``ipywidgets.interactive`` (the controls, then the output); elsewhere it calls ``draw`` once
+    with the starting values. Either way it returns ``None``: were it to return the panel, a cell
+    ending in ``explore(...)`` would display it a second time, as the cell's value.
     """
     if not controls:
         raise ValueError("explore needs at least one control, e.g. explore(draw, x=slider(0, 1))")
@@ -99,6 +100,5 @@ def explore(draw: Callable[..., object], **controls: ipywidgets.ValueWidget):
         return None
     from IPython.display import display
 
-    panel = ipywidgets.interactive(draw, **controls)
-    display(panel)
-    return panel
+    display(ipywidgets.interactive(draw, **controls))
+    return None
