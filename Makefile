@@ -12,8 +12,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 LESSONS := $(sort $(notdir $(wildcard solutions/*)))
 # Jupyter refuses to run as root unless told it may (containers, CI machines).
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
-# JupyterLab's port (it moves to the next free one when taken) and any further options.
+# JupyterLab's port (it moves to the next free one when taken), the folder it shows, and any
+# further options.
 LAB_PORT ?= 8888
+LAB_ROOT ?= lessons
 LAB_ARGS ?=
 # pytest workers: one per core unless JOBS is given.
 JOBS ?= auto
@@ -23,17 +25,18 @@ LESSON      ?= 02_perceptron
 SUBMISSIONS ?=
 GRADE_ARGS  ?=
 
-.PHONY: help setup lab test release validate grade bench strip clean
+.PHONY: help setup lab formgrader test release validate grade bench strip clean
 
 help:
-	@echo "make lab       set up .venv and open JupyterLab on lessons/ (http://127.0.0.1:8888)"
-	@echo "make test      set up .venv and run the whole test suite"
-	@echo "make release   regenerate lessons/ from solutions/ with nbgrader"
-	@echo "make validate  nbgrader-validate every solution notebook"
-	@echo "make grade     grade LESSON's submissions (SUBMISSIONS=folder or .zip), sandboxed, in parallel"
-	@echo "make bench     print execution times of the notebooks and of import nnlab"
-	@echo "make strip     remove outputs from the solution notebooks (then run make release)"
-	@echo "make clean     remove .venv, caches and the class-run folder .course/"
+	@echo "make lab        set up .venv and open JupyterLab on lessons/ (http://127.0.0.1:8888)"
+	@echo "make formgrader set up .venv and open JupyterLab on nbgrader's Formgrader (instructors)"
+	@echo "make test       set up .venv and run the whole test suite"
+	@echo "make release    regenerate lessons/ from solutions/ with nbgrader"
+	@echo "make validate   nbgrader-validate every solution notebook"
+	@echo "make grade      grade LESSON's submissions (SUBMISSIONS=folder or .zip), sandboxed, in parallel"
+	@echo "make bench      print performance tables: notebooks, import nnlab, numpy vs torch, GPU, grading"
+	@echo "make strip      remove outputs from the solution notebooks (then run make release)"
+	@echo "make clean      remove .venv, caches and the class-run folder .course/"
 
 setup: $(READY)
 
@@ -48,7 +51,12 @@ $(READY): pyproject.toml
 
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-		--ServerApp.root_dir=lessons $(AS_ROOT) $(LAB_ARGS)
+		--ServerApp.root_dir=$(LAB_ROOT) $(AS_ROOT) $(LAB_ARGS)
+
+# The Formgrader only works in a server rooted at the course folder (this one), not at lessons/.
+formgrader: setup
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+		--ServerApp.root_dir=. --LabApp.default_url=/formgrader $(AS_ROOT) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
@@ -64,8 +72,16 @@ validate: setup
 grade: setup
 	$(BIN)/python -m autograder grade $(LESSON) $(SUBMISSIONS) $(GRADE_ARGS)
 
+# `make bench`: performance figures, printed as tables; each script's docstring says what it measures.
+# The grading benchmark grades a generated class of BENCH_STUDENTS three times (about 30 s a student
+# on 2 cores); the CUDA comparison prints "no CUDA GPU: skipped" where torch sees none.
+BENCH_STUDENTS ?= 8
+
 bench: setup
 	$(BIN)/python benchmarks/notebooks.py
+	$(BIN)/python benchmarks/backends.py
+	$(BIN)/python benchmarks/gpu.py
+	$(BIN)/python benchmarks/grading.py --students $(BENCH_STUDENTS)
 
 strip: setup
 	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN solutions/*/*.ipynb

@@ -4,8 +4,10 @@
     .venv/bin/python benchmarks/mlp_epoch.py --hidden 1024 --batch-size 256
 
 The network is lesson 08's: x (64 pixels) -> tanh(x W1 + b1) -> logits, softmax cross-entropy, plain mini-batch
-SGD, the same batches in every backend. Each backend runs one warm-up epoch, then ``--repeats`` timed epochs; the
-table shows the median in milliseconds and each backend's time relative to numpy (below 1: faster than numpy).
+SGD, the same batches in every backend. Before timing, torch on each device trains one epoch from numpy's starting
+weights and must end with numpy's weights (np.allclose). Each backend runs one warm-up epoch, then ``--repeats`` timed
+epochs; the table shows the median in milliseconds and each backend's time relative to numpy (below 1: faster than
+numpy). ``make bench`` shows this workload through backends.py, next to a convolution.
 """
 
 from __future__ import annotations
@@ -64,6 +66,66 @@ def median_ms(run, repeats: int, synchronize=lambda: None) -> float:
     return statistics.median(times)
 
 
+def torch_rows(threads: list[int]) -> list[tuple[str, torch.device, int]]:
+    """(label, device, CPU threads) of each torch row: the CPU with each thread count, then CUDA when present."""
+    rows = [(f"torch CPU, {n} thread{'s' if n > 1 else ''}", torch.device("cpu"), n) for n in threads]
+    if torch.cuda.is_available():
+        rows.append((f"torch CUDA, {torch.cuda.get_device_name(0)}", torch.device("cuda"), max(threads)))
+    return rows
+
+
+def time_torch(run, where: torch.device, threads: int, repeats: int) -> float:
+    """median_ms of run() with torch on ``threads`` CPU threads, waiting for the GPU when ``where`` is CUDA."""
+    torch.set_num_threads(threads)
+    return median_ms(run, repeats, torch.cuda.synchronize if where.type == "cuda" else (lambda: None))
+
+
+def torch_mlp(params: dict, where: torch.device) -> nn.Module:
+    """Lesson 08's network in torch, starting from numpy's weights (W1: (64, hidden), W2: (hidden, 10))."""
+    hidden = params["W1"].shape[1]
+    model = nn.Sequential(nn.Linear(64, hidden), nn.Tanh(), nn.Linear(hidden, 10))
+    with torch.no_grad():
+        for layer, (W, b) in zip((model[0], model[2]), (("W1", "b1"), ("W2", "b2"))):
+            layer.weight.copy_(torch.as_tensor(params[W].T))   # nn.Linear keeps W as (out, in)
+            layer.bias.copy_(torch.as_tensor(params[b]))
+    return model.to(where)
+
+
+def measure(hidden: int = 64, batch_size: int = 16, repeats: int = 5,
+            threads: list[int] | None = None) -> tuple[str, list[tuple[str, float]]]:
+    """A line naming the workload, and (backend, median ms per epoch) for numpy, then each of ``torch_rows``.
+
+    Before timing, one epoch from the same weights over the same batches must end with the same weights in
+    numpy and in torch on each device (float32, np.allclose): every row times the same computation.
+    """
+    rng = set_seed(0)
+    (X, y), _ = datasets.digits(seed=0)                      # X: (1347, 64) float64, y: (1347,)
+    order = rng.permutation(len(X))                           # the same batches for every backend
+    lr = 0.1
+    params = {"W1": rng.normal(0, 1 / 8, size=(64, hidden)), "b1": np.zeros(hidden),
+              "W2": rng.normal(0, 1 / np.sqrt(hidden), size=(hidden, 10)), "b2": np.zeros(10)}
+    X32 = X.astype(np.float32)                               # torch trains in float32: give numpy the same
+    params32 = {name: value.astype(np.float32) for name, value in params.items()}
+
+    expected, trained = ({name: value.copy() for name, value in params32.items()} for _ in range(2))
+    numpy_epoch(expected, X32, y, order, batch_size, lr)     # one epoch from params32: what torch must match
+    rows = [(f"numpy {np.__version__}",
+             median_ms(lambda: numpy_epoch(trained, X32, y, order, batch_size, lr), repeats))]
+    for label, where, n_threads in torch_rows(threads or [torch.get_num_threads()]):
+        model = torch_mlp(params32, where)
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        Xt, yt, order_t = (torch.as_tensor(a, device=where) for a in (X32, y, order))
+        epoch = lambda: torch_epoch(model, optimizer, Xt, yt, order_t, batch_size)  # noqa: E731
+        epoch()                                               # the checked epoch, from numpy's starting weights
+        got = {"W1": model[0].weight.T, "b1": model[0].bias, "W2": model[2].weight.T, "b2": model[2].bias}
+        for name, value in got.items():
+            assert np.allclose(value.detach().cpu().numpy(), expected[name], rtol=1e-3, atol=1e-5), \
+                f"MLP epoch: {label} and numpy disagree on {name}"
+        rows.append((label, time_torch(epoch, where, n_threads, repeats)))
+    batches = -(-len(X) // batch_size)
+    return f"MLP epoch ({len(X)} digits, 64-{hidden}-10, {batches} batches of {batch_size})", rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hidden", type=int, default=64, help="hidden neurons (default 64, as in lesson 08)")
@@ -74,40 +136,14 @@ def main() -> None:
     args = parser.parse_args()
     if min(args.hidden, args.batch_size, args.repeats, args.threads) < 1:
         parser.error("--hidden, --batch-size, --repeats and --threads must be positive")
-    torch.set_num_threads(args.threads)
-    rng = set_seed(0)
-    (X, y), _ = datasets.digits(seed=0)
-    order = rng.permutation(len(X))                           # the same batches for every backend
-    lr = 0.1
-
-    params = {"W1": rng.normal(0, 1 / 8, size=(64, args.hidden)), "b1": np.zeros(args.hidden),
-              "W2": rng.normal(0, 1 / np.sqrt(args.hidden), size=(args.hidden, 10)), "b2": np.zeros(10)}
-    X32 = X.astype(np.float32)                               # torch trains in float32: give numpy the same
-    params32 = {name: value.astype(np.float32) for name, value in params.items()}
-    rows = [(f"numpy (float32, {np.__version__})",
-             median_ms(lambda: numpy_epoch(params32, X32, y, order, args.batch_size, lr), args.repeats))]
-
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    for where in devices:
-        model = nn.Sequential(nn.Linear(64, args.hidden), nn.Tanh(), nn.Linear(args.hidden, 10)).to(where)
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        Xt, yt = torch.as_tensor(X32, device=where), torch.as_tensor(y, device=where)
-        order_t = torch.as_tensor(order, device=where)
-        sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
-        label = (f"torch CPU ({args.threads} thread{'s' if args.threads > 1 else ''})" if where.type == "cpu"
-                 else f"torch CUDA ({torch.cuda.get_device_name(0)})")
-        rows.append((label, median_ms(lambda: torch_epoch(model, optimizer, Xt, yt, order_t, args.batch_size),
-                                      args.repeats, sync)))
-
-    batches = -(-len(X) // args.batch_size)
-    print(f"one epoch on digits: {len(X)} images, MLP 64-{args.hidden}-10, {batches} batches of {args.batch_size}, "
-          f"median of {args.repeats}")
+    what, rows = measure(args.hidden, args.batch_size, args.repeats, [args.threads])
+    print(f"{what}, float32, median of {args.repeats}")
     width = max(len(label) for label, _ in rows)
     print(f"{'backend':<{width}}  {'ms/epoch':>9}  {'× numpy':>8}")
     numpy_ms = rows[0][1]
     for label, ms in rows:
         print(f"{label:<{width}}  {ms:>9.1f}  {ms / numpy_ms:>8.2f}")
-    if len(devices) == 1:
+    if not torch.cuda.is_available():
         print("(no CUDA GPU visible: the CUDA row appears where torch sees one)")
 
 

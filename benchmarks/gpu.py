@@ -1,0 +1,158 @@
+"""torch on the CPU against CUDA for the training runs of lesson 12 (a CNN) and lesson 14 (a GAN).
+
+    make bench        (or: .venv/bin/python benchmarks/gpu.py [--devices cpu cuda] [--repeats 3] [--threads 1])
+
+Without a CUDA GPU it prints "no CUDA GPU: skipped" and exits 0; `--devices cpu` runs the CPU rows
+alone, on any machine. The two runs are the lessons' own, on whichever device:
+
+- CNN, lesson 12's train_cnn: conv 1->8 (3x3, padding 1), ReLU, max-pool 2, conv 8->16, ReLU, max-pool 2,
+  dense 64->10 (1,898 parameters), trained on the 1,347 training digits, shape (1347, 1, 8, 8), with
+  nnlab.train.fit: Adam lr 0.01, 8 epochs, batches of 32 (the data stay on the CPU and each batch is
+  sent to the device, as in the lesson). Result: accuracy on the 450 test digits (the lesson asks 93 %).
+- GAN, lesson 14's train_gan: generator 2->16->16->1 and discriminator 1->16->16->1 MLPs with leaky
+  ReLUs, 800 alternating steps (one D step, then one G step through the updated D) on batches of 128
+  from the two-Gaussian mixture (modes ±2, std 0.4), Adam lr 2e-3, betas (0.5, 0.999), both losses
+  read back as floats every step as the lesson records them. Result: W1 distance between 4000 samples
+  of G and of the data (the lesson asks < 0.5).
+
+Each run trains from scratch with the same seeds. A figure is the median of --repeats runs after one
+warm-up run, the GPU synchronised before the clock stops; "× CPU" is the time over the CPU's (below 1:
+faster). torch on the CPU uses 1 thread, as the lessons set it. The networks are the lessons' tiny
+ones: on a GPU every step is a handful of small kernel launches and copies, not arithmetic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.stats import wasserstein_distance
+from torch import nn
+
+from nnlab import datasets, train
+
+CNN_EPOCHS, CNN_BATCH = 8, 32
+MODES, MODE_STD, NOISE_DIM, GAN_STEPS, GAN_BATCH = np.array([-2.0, 2.0]), 0.4, 2, 800, 128
+
+
+def train_cnn(where: torch.device, X_train: np.ndarray, y_train: np.ndarray) -> nn.Module:
+    """Lesson 12's CNN trained on `where`.  X_train: (n, 8, 8) in [0, 1]; y_train: (n,) labels 0..9."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # (m, 8, 4, 4)
+        nn.Conv2d(8, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # (m, 16, 2, 2)
+        nn.Flatten(), nn.Linear(16 * 2 * 2, 10),                                   # logits (m, 10)
+    )
+    X = torch.tensor(X_train, dtype=torch.float32)[:, None]                        # (n, 1, 8, 8), on the CPU
+    y = torch.as_tensor(y_train, dtype=torch.long)
+    train.fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.01),
+              epochs=CNN_EPOCHS, device=where, batch_size=CNN_BATCH, seed=0, progress=False)
+    return model.eval()
+
+
+def accuracy(model: nn.Module, where: torch.device, X: np.ndarray, y: np.ndarray) -> float:
+    with torch.no_grad():
+        logits = model(torch.tensor(X, dtype=torch.float32, device=where)[:, None])   # (n, 10)
+    return float(np.mean(logits.argmax(dim=1).cpu().numpy() == y))
+
+
+def mlp(n_in: int, n_hidden: int, n_out: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(n_in, n_hidden), nn.LeakyReLU(0.2),
+                         nn.Linear(n_hidden, n_hidden), nn.LeakyReLU(0.2), nn.Linear(n_hidden, n_out))
+
+
+def sample_real(n: int, gen: np.random.Generator, where: torch.device) -> torch.Tensor:
+    """n samples of the two-mode mixture: a float32 tensor (n, 1) on `where`."""
+    x = MODES[gen.integers(0, len(MODES), size=n)] + MODE_STD * gen.standard_normal(n)
+    return torch.as_tensor(x, dtype=torch.float32, device=where)[:, None]
+
+
+def train_gan(where: torch.device) -> nn.Module:
+    """Lesson 14's GAN trained on `where`; returns the generator, noise (m, 2) -> samples (m, 1)."""
+    torch.manual_seed(0)
+    data_rng = np.random.default_rng(0)
+    G, D = mlp(NOISE_DIM, 16, 1).to(where), mlp(1, 16, 1).to(where)
+    opt_G = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    history = []
+    for _ in range(GAN_STEPS):
+        x_real = sample_real(GAN_BATCH, data_rng, where)                   # (128, 1)
+        z = torch.randn(GAN_BATCH, NOISE_DIM).to(where)                   # (128, 2), drawn on the CPU as in the lesson
+        d_loss = F.softplus(-D(x_real)).mean() + F.softplus(D(G(z).detach())).mean()
+        opt_D.zero_grad()
+        d_loss.backward()
+        opt_D.step()
+        g_loss = F.softplus(-D(G(z))).mean()                              # non-saturating, through the updated D
+        opt_G.zero_grad()
+        g_loss.backward()
+        opt_G.step()
+        history.append((d_loss.item(), g_loss.item()))
+    return G
+
+
+def gan_w1(G: nn.Module, where: torch.device) -> float:
+    """W1 distance between 4000 samples of G and 4000 of the data."""
+    with torch.no_grad():
+        fake = G(torch.randn(4000, NOISE_DIM).to(where)).cpu().numpy()[:, 0]
+    return float(wasserstein_distance(fake, sample_real(4000, np.random.default_rng(2024), where).cpu().numpy()[:, 0]))
+
+
+def timed(run, where: torch.device, repeats: int):
+    """Median seconds of run() over `repeats` runs after a warm-up, and the last run's return value."""
+    sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
+    run()
+    sync()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = run()
+        sync()  # CUDA work is asynchronous: wait for it before stopping the clock
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--devices", nargs="+", choices=["cpu", "cuda"], default=["cpu", "cuda"],
+                        help="devices to time (default: cpu cuda; without CUDA the whole comparison is skipped)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per device (default 3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as in the lessons)")
+    args = parser.parse_args()
+    if min(args.repeats, args.threads) < 1:
+        parser.error("--repeats and --threads must be positive")
+    if "cuda" in args.devices and not torch.cuda.is_available():
+        print("torch on the CPU against CUDA, lessons 12 and 14: no CUDA GPU: skipped")
+        return
+    torch.set_num_threads(args.threads)
+    (X_train, y_train), (X_test, y_test) = datasets.digits(seed=0, flatten=False)   # (1347, 8, 8), (450, 8, 8)
+    cnn_steps = CNN_EPOCHS * -(-len(X_train) // CNN_BATCH)
+
+    rows = []  # (workload, device, seconds, steps, result)
+    for name in args.devices:
+        where = torch.device(name)
+        label = (f"cuda ({torch.cuda.get_device_name(where)})" if where.type == "cuda"
+                 else f"cpu ({args.threads} thread{'s' if args.threads > 1 else ''})")
+        seconds, model = timed(lambda: train_cnn(where, X_train, y_train), where, args.repeats)
+        rows.append(("CNN, lesson 12", label, seconds, cnn_steps,
+                     f"test accuracy {accuracy(model, where, X_test, y_test):.1%}"))
+        seconds, G = timed(lambda: train_gan(where), where, args.repeats)
+        rows.append(("GAN, lesson 14", label, seconds, GAN_STEPS, f"W1 to the data {gan_w1(G, where):.3f}"))
+
+    print(f"torch training runs of the lessons, CPU against CUDA; median of {args.repeats} after a warm-up; "
+          f"× CPU: time / the CPU's")
+    print(f"CNN: 1,898 parameters, {CNN_EPOCHS} epochs of {len(X_train)} digits in batches of {CNN_BATCH}; "
+          f"GAN: two 16-16 MLPs, {GAN_STEPS} steps of {GAN_BATCH}")
+    width = max(len(row[1]) for row in rows)
+    print(f"{'workload':<15} {'device':<{width}} {'s/run':>7} {'ms/step':>8} {'× CPU':>6}  result")
+    cpu = {workload: seconds for workload, device, seconds, _, _ in rows if device.startswith("cpu")}
+    for workload, device, seconds, steps, result in sorted(rows, key=lambda row: row[0]):
+        ratio = f"{seconds / cpu[workload]:>6.2f}" if workload in cpu else f"{'-':>6}"
+        print(f"{workload:<15} {device:<{width}} {seconds:>7.2f} {1000 * seconds / steps:>8.2f} {ratio}  {result}")
+
+
+if __name__ == "__main__":
+    main()
