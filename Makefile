@@ -59,7 +59,7 @@ formgrader: setup
 		--ServerApp.root_dir=. --LabApp.default_url=/formgrader $(AS_ROOT) $(LAB_ARGS)
 
 test: setup
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10
 
 release: setup
 	$(BIN)/nbgrader generate_assignment "*" --force --log-level=WARN

@@ -2,7 +2,10 @@
 
     make bench        (or: .venv/bin/python benchmarks/notebooks.py [--slowest 3] [--cells 3])
 
-Each notebook runs once, top to bottom, in a fresh kernel, as nbval and nbgrader run it. The
+Each notebook runs once, top to bottom, in a fresh kernel, as nbgrader runs it: with nobody to
+watch them, the explorers draw their figure once instead of showing widgets (NNLAB_STATIC=1, as
+NBGRADER_EXECUTION does under nbgrader). With widgets, nbclient sometimes sat out its whole
+timeout on an explorer's cell (300 s on lesson 01's, twice in four runs; nbclient issue #312). The
 slowest are broken down into: kernel start-up, the first code cell (imports and set-up), their
 slowest other cells (labelled with the heading they sit under and their first line of code), the
 remaining cells, and the kernel's shutdown. A cell has two times: "wall", from nbclient sending it
@@ -131,6 +134,7 @@ def main() -> None:
     parser.add_argument("--slowest", type=int, default=3, help="notebooks to break down (default 3)")
     parser.add_argument("--cells", type=int, default=3, help="slowest cells shown per notebook, besides the imports")
     args = parser.parse_args()
+    os.environ["NNLAB_STATIC"] = "1"   # the kernels inherit it: static explorers, see above
 
     seconds, no_torch = import_time()
     verdict = "ok" if seconds < IMPORT_GOAL and no_torch else "OVER GOAL"

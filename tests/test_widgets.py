@@ -39,6 +39,27 @@ def test_static_variable_forces_the_fallback(monkeypatch):
     assert widgets.in_kernel() is False
 
 
+@pytest.mark.notebooks
+@pytest.mark.parametrize("grading", [None, "validate"])
+def test_under_nbgrader_explore_draws_a_figure_instead_of_a_widget(grading):
+    """nbgrader's validate and autograde set NBGRADER_EXECUTION in the kernel: a static figure, no widget."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cell = nbformat.v4.new_code_cell("import os\n"
+                                     + (f"os.environ['NBGRADER_EXECUTION'] = '{grading}'\n" if grading else "")
+                                     + "import matplotlib.pyplot as plt\nfrom nnlab import widgets\n"
+                                     "widgets.explore(lambda a: (plt.plot([0, a]), plt.show()), "
+                                     "a=widgets.slider(0, 3, value=2))")
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    kinds = sorted(kind for output in cell.outputs for kind in output.get("data", {}))
+    if grading:
+        assert "image/png" in kinds and "application/vnd.jupyter.widget-view+json" not in kinds, kinds
+    else:
+        assert "application/vnd.jupyter.widget-view+json" in kinds and "image/png" not in kinds, kinds
+
+
 def test_explore_names_a_control_that_is_not_a_widget():
     with pytest.raises(TypeError, match="control 'degree' must be an ipywidgets value widget"):
         widgets.explore(lambda degree: None, degree=(1, 9))

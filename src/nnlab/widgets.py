@@ -6,8 +6,9 @@
     widgets.explore(draw, degree=widgets.slider(1, 15, value=3), noise=widgets.menu([0.1, 0.3]))
 
 In a Jupyter kernel ``explore`` shows the controls above the plot (ipywidgets). Where no widget
-front end can exist (a plain Python script, a test, a static export, or ``NNLAB_STATIC=1``) it
-draws the plot once with the controls' starting values instead, so the lesson still shows a figure.
+front end can exist (a plain Python script, a test, a static export, ``NNLAB_STATIC=1``, or a
+notebook that nbgrader is validating or grading) it draws the plot once with the controls'
+starting values instead, so the lesson still shows a figure, in nbgrader's feedback too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from collections.abc import Callable, Sequence
 import ipywidgets
 
 STATIC_VARIABLE = "NNLAB_STATIC"
+# nbgrader sets this in the kernels of `validate` and `autograde`: nobody watches their widgets, and
+# a widget's messages can leave nbclient (which nbgrader runs notebooks with) waiting for its timeout.
+GRADING_VARIABLE = "NBGRADER_EXECUTION"
 
 
 def slider(minimum: float, maximum: float, *, value: float | None = None, step: float | None = None,
@@ -70,7 +74,7 @@ def checkboxes(names: Sequence[str], *, checked: Sequence[str] = ()) -> dict[str
 
 def in_kernel() -> bool:
     """True inside a Jupyter kernel, where a widget front end may be listening."""
-    if os.environ.get(STATIC_VARIABLE, "") not in ("", "0"):
+    if os.environ.get(STATIC_VARIABLE, "") not in ("", "0") or os.environ.get(GRADING_VARIABLE):
         return False
     try:
         from IPython import get_ipython
