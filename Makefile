@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
-KERNEL := nnlab
 
 # nbgrader runs `alembic` from the environment's bin when it creates a gradebook.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -46,7 +45,6 @@ $(READY): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (nnlab)"
 	touch $@
 
 lab: setup

@@ -96,3 +96,27 @@ def test_raises_passes_only_for_the_expected_exception():
     assert "expected ValueError, but nothing was raised" in message_of(check.raises, "f", ValueError, lambda: None)
     assert "expected ValueError, got KeyError" in message_of(
         check.raises, "f", ValueError, lambda: {}["missing"])
+
+
+def test_importing_check_turns_warnings_into_notes_on_stdout_not_stderr():
+    """nbgrader scores a test cell 0 when it writes to stderr: a warning must not cost a correct answer."""
+    import subprocess
+    import sys
+
+    code = ("from nnlab import check\n"
+            "import warnings, numpy as np\n"
+            "np.exp(np.array([1000.0]))\n"
+            "warnings.warn('the caller should know', UserWarning)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == "", run.stderr
+    assert "note: RuntimeWarning: overflow encountered in exp" in run.stdout
+    assert "note: UserWarning: the caller should know" in run.stdout
+
+
+def test_in_kernel_marks_a_fixture_and_changes_nothing_else():
+    @check.in_kernel
+    def twice(f, x):
+        return 2 * f(x)
+
+    assert twice(abs, -3) == 6 and twice.__nnlab_in_kernel__ is True

@@ -42,10 +42,13 @@ def test_lab_opens_on_the_lessons(lab):
     assert json.loads(body)["type"] == "notebook"
 
 
-def test_lab_offers_the_course_kernel(lab):
+def test_lab_offers_the_standard_kernel_the_notebooks_ask_for(lab):
+    """The notebooks ask for `python3`, the kernel every Jupyter front end has; here it is the
+    environment's own interpreter (jupyter_client runs `python` as the server's Python)."""
     _, body = get(lab, "/api/kernelspecs")
-    specs = json.loads(body)["kernelspecs"]
-    assert "nnlab" in specs and specs["nnlab"]["spec"]["display_name"] == "Python 3 (nnlab)"
+    found = json.loads(body)
+    assert found["default"] == "python3"
+    assert found["kernelspecs"]["python3"]["spec"]["argv"][:3] == ["python", "-m", "ipykernel_launcher"]
 
 
 def test_lab_serves_the_jupyterlab_page(lab):

@@ -40,7 +40,7 @@ def test_notebook_is_committed_without_outputs(path):
 
 def test_solution_has_the_exercise_shape(lesson):
     nb = nbformat.read(solution_path(lesson), as_version=4)
-    assert nb.metadata.kernelspec["name"] == "nnlab"
+    assert nb.metadata.kernelspec["name"] == "python3", "notebooks use the standard kernel (tools/headers.py)"
     cells = nb.cells
     ids = [nbgrader_meta(c)["grade_id"] for c in cells if "grade_id" in nbgrader_meta(c)]
     assert len(ids) == len(set(ids)), f"duplicate grade ids in {ids}"

@@ -16,7 +16,7 @@ Helpers are infrastructure: no graded exercise has its answer in here.
 
 from importlib import import_module
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["backend", "check", "datasets", "gradcheck", "plots", "widgets", "train"]
 
 

@@ -9,13 +9,37 @@ what was checked, what was expected, what came back, where the worst difference 
 
 Values are read with ``np.asarray`` (torch tensors are moved to the CPU first), so an object that
 is not a number, such as one whose ``__eq__`` always says True, is reported, never trusted.
+
+Importing this module also turns every later warning into a one-line note on standard output
+(``warnings_as_notes``): nbgrader scores 0 for any test cell that writes to stderr, so a correct
+answer that lets numpy or torch warn would otherwise lose its points.
 """
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 import numpy as np
 
 from .backend import to_numpy
+
+
+def _show_as_note(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"note: {category.__name__}: {message}", file=sys.stdout, flush=True)
+
+
+def warnings_as_notes() -> None:
+    """Show warnings as ``note: <Category>: <message>`` lines on stdout instead of on stderr.
+
+    A warning is information for the learner, never a failure: on stdout it stays visible in the
+    notebook and in nbgrader's feedback, and it no longer makes nbgrader score the cell 0.
+    Warnings recorded by ``warnings.catch_warnings(record=True)`` (pytest's) are unaffected.
+    """
+    warnings.showwarning = _show_as_note
+
+
+warnings_as_notes()
 
 
 class CheckFailure(AssertionError):
@@ -156,3 +180,15 @@ def raises(name: str, exception: type[BaseException], function, *args,
     except Exception as error:
         _fail(name, f"expected {exception.__name__}, got {type(error).__name__}: {error}", [], hint)
     _fail(name, f"expected {exception.__name__}, but nothing was raised", [], hint)
+
+
+def in_kernel(function):
+    """Mark a fixture function that must run where the student's objects live (CONTRIBUTING.md).
+
+    Use it for the few tests that need a live object: a torch module built from the student's class,
+    autograd through the student's torch code. In a learner's kernel, and under plain nbgrader, it
+    changes nothing. In a classroom grade the judge calls the kernel's copy of ``function`` (student
+    names passed by reference) and gets back plain data, so the test's comparisons stay in the judge.
+    """
+    function.__nnlab_in_kernel__ = True
+    return function
