@@ -156,7 +156,7 @@ class Pipeline:
             return
         restored, restored_notes = restore.restore(student, self.reference, self.release)
         job.notes += notes + restored_notes
-        found = policy.violations(self._student_code(restored), self._instructor_code())
+        found = policy.violations(self._student_code(restored), self._instructor_code(), self._test_code())
         if found:
             job.reasons.append((TAMPERING, "; ".join(found[:5])))
             job.notebook = verdict.unrun(restored, "not graded: the notebook tampers with the grading ("
@@ -172,6 +172,9 @@ class Pipeline:
 
     def _instructor_code(self) -> list[str]:
         return [c.source for c in self.reference.cells if c.cell_type == "code" and not restore.is_answer(c)]
+
+    def _test_code(self) -> list[str]:
+        return [c.source for c in self.reference.cells if is_test_cell(c)]
 
     # -- recording (main thread only: the single gradebook writer) ----------------------------------
 
