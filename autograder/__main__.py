@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import collect, summary
+from . import collect, export, lms, summary
 from .gradebook import REPOSITORY, course_dir
 from .limits import Limits
 from .sandbox import SandboxMissing
@@ -50,12 +50,8 @@ def grade(args) -> int:
 
 
 def do_collect(args) -> int:
-    source = Path(args.source)
-    if source.suffix == ".zip":
-        collect.from_zip(source, course_dir(), args.lesson)
-    else:
-        students = collect.from_folder(source, course_dir(), args.lesson)
-        print(f"collected {len(students)} submissions into {course_dir() / 'submitted'}")
+    collect.run(args.lesson, Path(args.source), course_dir(), getattr(args, "lms", lms.DEFAULT),
+                getattr(args, "roster", None))
     return 0
 
 
@@ -67,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("collect", help="copy submissions from a folder or an LMS zip")
     step.add_argument("lesson")
     step.add_argument("source", help="a folder of <student>.ipynb or <student>/ folders, or a .zip")
+    step.add_argument("--lms", choices=lms.NAMES, default=lms.DEFAULT,
+                      help=f"how the .zip names its files (default: {lms.DEFAULT}); see autograder/lms.py")
+    step.add_argument("--roster", type=Path, help="an LMS export mapping its ids to students (see autograder/lms.py)")
     step = steps.add_parser("grade", help="autograde every submission in parallel, sandboxed")
     step.add_argument("lesson")
     step.add_argument("submissions", nargs="?", help="collect from this folder or zip first")
@@ -80,8 +79,16 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--force", action="store_true", help="regrade students already graded")
     step.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # test hook: simulate a crash
     step.add_argument("--release-dir", type=Path, help="release notebooks (default: lessons/)")
-    steps.add_parser("feedback", help="nbgrader generate_feedback").add_argument("lesson")
-    steps.add_parser("export", help="nbgrader export to CSV").add_argument("csv")
+    step = steps.add_parser("feedback", help="nbgrader generate_feedback; --zip: also a zip for the LMS upload")
+    step.add_argument("lesson")
+    step.add_argument("--zip", type=Path, help="write the feedback files into this zip, named for --lms")
+    step.add_argument("--lms", choices=("canvas", "moodle"), default="canvas", help="whose bulk upload (default: canvas)")
+    step = steps.add_parser("export", help="nbgrader export to CSV, plus Canvas/Moodle import CSVs")
+    step.add_argument("csv", type=Path)
+    step.add_argument("--format", action="append", choices=export.FORMATS, default=[],
+                      help="also write <csv stem>-canvas.csv / -moodle.csv next to it (repeatable)")
+    step.add_argument("--lesson", help="only this lesson")
+    step.add_argument("--roster", type=Path, help="an LMS export with the identities nbgrader lacks")
     return main
 
 
@@ -98,8 +105,10 @@ def main(argv=None) -> int:
                  "--GenerateFeedback.preprocessors=['nbgrader.preprocessors.ClearHiddenTests',"
                  "'nbgrader.preprocessors.GetGrades','nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']",
                  "--ClearHiddenTests.enforce_metadata=False")
+        if args.zip:
+            export.feedback_zip(course_dir(), args.lesson, args.zip, args.lms)
     elif args.step == "export":
-        nbgrader("export", f"--to={Path(args.csv).resolve()}")
+        export.run(args.csv, course_dir(), args.format, args.lesson, args.roster)
     return 0
 
 
