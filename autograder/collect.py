@@ -24,9 +24,11 @@ id, display name, attachment or participant id) goes to ``lms/<lesson>.json`` fo
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import zipfile
@@ -299,11 +301,15 @@ def _folder_files(root: Path, top: str, report: Report, limits: Limits) -> list[
             if name.lower().endswith(ARCHIVES):
                 report.ignore(shown_path, "a nested archive (not extracted)")
                 continue
+            if info.st_size > limits.file_bytes:
+                report.refuse(shown_path, f"{_size(info.st_size)}, over the {_size(limits.file_bytes)} limit for one file")
+                continue
             total += info.st_size
-            if info.st_size > limits.file_bytes or total > limits.total_bytes:
-                report.refuse(f"{top}/", f"the folder passes {_size(min(limits.file_bytes, limits.total_bytes))}")
+            if total > limits.total_bytes:
+                report.refuse(f"{top}/", f"the folder passes {_size(limits.total_bytes)}: nothing of it is collected")
                 return None
-            files.append(_File(shown_path, str(path.relative_to(root)), lambda p=path: _read_path(p, limits.file_bytes)))
+            read = lambda p=path: _read_path(p, limits.file_bytes)  # noqa: E731
+            files.append(_File(shown_path, str(path.relative_to(root)), read))
     return files
 
 
@@ -352,13 +358,17 @@ def _store(course: Path, lesson: str, student: str, files: list[_File], report: 
     staging.mkdir()
     written, stamp = [], None
     notebooks = [f for f in files if f.target.endswith(".ipynb")]
+    # the notebook to grade takes the lesson's name: the only one, or the only <lesson>[-N].ipynb
+    # (Canvas appends -1, -2 to a resubmitted file's name)
+    named = [f for f in notebooks if re.fullmatch(rf"{re.escape(lesson)}(-\d+)?\.ipynb", f.target)]
+    graded = notebooks[0] if len(notebooks) == 1 else named[0] if len(named) == 1 else None
     for item in files:
         try:
             target = item.target if keep_names else _file_name(item.target)
             if not keep_names and not target.endswith(".ipynb"):
                 report.ignore(item.entry, "not a notebook (.ipynb)")
                 continue
-            if not keep_names and len(notebooks) == 1:
+            if not keep_names and item is graded:
                 target = f"{lesson}.ipynb"
             if keep_names and target == "timestamp.txt":
                 stamp = _checked_timestamp(item.read().decode("utf-8", errors="replace"))
@@ -372,8 +382,9 @@ def _store(course: Path, lesson: str, student: str, files: list[_File], report: 
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "xb") as out:  # x: never through an existing file or link
                 out.write(data)
-        except (lms.BadName, _Unreadable) as refused:
-            report.refuse(item.entry, str(refused))
+        except (lms.BadName, _Unreadable, OSError) as refused:
+            report.refuse(item.entry, str(refused) if not isinstance(refused, OSError)
+                          else f"unreadable ({refused.strerror})")
             continue
         written.append((item, target))
         if item.entry_info and item.entry_info.timestamp:
@@ -417,8 +428,9 @@ def _keep_download(archive: Path, course: Path, lesson: str) -> None:
     kept = course / "downloaded" / lesson / "archive"
     kept.mkdir(parents=True, exist_ok=True)
     target = kept / archive.name
-    if target.exists() and target.read_bytes() != archive.read_bytes():
-        digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:12]
+    if target.exists() and not filecmp.cmp(target, archive, shallow=False):
+        with open(archive, "rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()[:12]
         target = kept / f"{archive.stem}-{digest}{archive.suffix}"
     if not target.exists():
         shutil.copyfile(archive, target)
@@ -437,7 +449,10 @@ def _record_identities(course: Path, lesson: str, identities: dict[str, dict]) -
 
 
 def _size(n: int) -> str:
-    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.3g} MiB"
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.3g} {unit}"
+    return f"{n} bytes"
 
 
 # -- the command ---------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def test_a_hostile_canvas_download_refuses_each_bad_file_alone(tmp_path):
         "refused smithjane_123456_text.html: a Canvas text entry or URL, not an uploaded notebook",
         "collected 123456: smithjane_123456_7890123_02_perceptron.ipynb -> 123456/02_perceptron/02_perceptron.ipynb",
         "ignored doejohn_LATE_222_334_notes.pdf: not a notebook (.ipynb)",
-        "collected 222: doejohn_LATE_222_333_02_perceptron-1.ipynb -> 222/02_perceptron/02_perceptron-1.ipynb",
+        "collected 222: doejohn_LATE_222_333_02_perceptron-1.ipynb -> 222/02_perceptron/02_perceptron.ipynb",
         "collected 222: doejohn_LATE_222_335_smithjane_123456_7890123_02_perceptron.ipynb -> "
         "222/02_perceptron/smithjane_123456_7890123_02_perceptron.ipynb",
         "refused eve_3_32_02_perceptron.ipynb: a nested archive (by its content)",
@@ -167,7 +167,7 @@ def test_a_hostile_canvas_download_refuses_each_bad_file_alone(tmp_path):
     assert report.summary() == "02_perceptron: 2 students collected from canvas.zip, 12 files refused, 2 ignored"
     assert submitted(course, "123456").read_bytes() == NB           # the student's bytes, unchanged
     assert sorted(p.name for p in (course / "submitted" / "222" / LESSON).iterdir()) == [
-        "02_perceptron-1.ipynb", "smithjane_123456_7890123_02_perceptron.ipynb"]
+        "02_perceptron.ipynb", "smithjane_123456_7890123_02_perceptron.ipynb"]
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["123456", "222"]
     assert not list(course.rglob("timestamp.txt"))                   # Canvas names carry no time
     assert (course / "downloaded" / LESSON / "archive" / "canvas.zip").read_bytes() == archive.read_bytes()
@@ -522,3 +522,49 @@ def test_collect_grade_export_end_to_end_on_lesson_02(tmp_path):
     with zipfile.ZipFile(tmp_path / "fb.zip") as zipped:
         assert sorted(zipped.namelist()) == ["doejohn_222_333_02_perceptron-feedback.html",
                                              "smithjane_123456_7890123_02_perceptron-feedback.html"]
+
+
+def test_a_corrupt_entry_a_duplicate_name_and_a_roster_clash_are_refused_alone(tmp_path):
+    archive = tmp_path / "c.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zipped:
+        zipped.writestr("good_1_1_02_perceptron.ipynb", NB)
+        zipped.writestr("twice_2_2_x.ipynb", NB)
+        zipped.writestr("twice_2_3_x.ipynb", OTHER)
+        zipped.writestr("twice_2_4_y.ipynb", OTHER)
+        zipped.writestr("broken_3_5_02_perceptron.ipynb", b'{"cells": []}')
+        zipped.writestr("alias_4_6_02_perceptron.ipynb", NB)
+        zipped.writestr("alias_5_7_02_perceptron.ipynb", NB)
+    data = archive.read_bytes()
+    archive.write_bytes(data.replace(b'{"cells": []}', b'{"cells": ]]}', 1))   # same size, bad CRC
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,ID\nsame,4\nsame,5\n")
+    report = collect.from_zip(archive, tmp_path / "course", LESSON, "canvas", lms.read_roster(roster))
+    assert body(report) == [
+        "refused alias_5_7_02_perceptron.ipynb: canvas ids 4 and 5 both map to student same in the roster",
+        "refused alias_4_6_02_perceptron.ipynb: student same has two canvas ids in this download",
+        "collected 1: good_1_1_02_perceptron.ipynb -> 1/02_perceptron/02_perceptron.ipynb",
+        "refused twice_2_3_x.ipynb: a second file named 'x.ipynb' for this student",
+        "collected 2: twice_2_2_x.ipynb -> 2/02_perceptron/x.ipynb",
+        "collected 2: twice_2_4_y.ipynb -> 2/02_perceptron/y.ipynb",
+        "refused broken_3_5_02_perceptron.ipynb: unreadable in the zip (Bad CRC-32 for file "
+        "'broken_3_5_02_perceptron.ipynb')",
+        "note 3: nothing collected",
+    ]
+    assert report.students == ["1", "2"]
+
+
+def test_a_folder_over_the_size_bounds_is_refused_without_touching_the_others(tmp_path):
+    folder = tmp_path / "incoming"
+    for student, sizes in {"al": [10, 10], "bo": [30], "cy": [20, 20, 20]}.items():
+        (folder / student).mkdir(parents=True)
+        for i, size in enumerate(sizes):
+            (folder / student / f"f{i}.ipynb").write_bytes(b"x" * size)
+    report = collect.from_folder(folder, tmp_path / "course", LESSON,
+                                 collect.Limits(file_bytes=25, total_bytes=50))
+    assert body(report) == [
+        "collected al: al/f0.ipynb -> al/02_perceptron/f0.ipynb",
+        "collected al: al/f1.ipynb -> al/02_perceptron/f1.ipynb",
+        f"refused bo/f0.ipynb: {collect._size(30)}, over the {collect._size(25)} limit for one file",
+        "note bo: nothing collected",
+        f"refused cy/: the folder passes {collect._size(50)}: nothing of it is collected",
+    ]
