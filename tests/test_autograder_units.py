@@ -269,7 +269,7 @@ def test_collect_from_a_folder_and_from_an_lms_zip(tmp_path, monkeypatch):
     (folder / "bo" / "mine.ipynb").write_bytes(release_path(LESSON).read_bytes())
     (folder / "README.txt").write_text("not a student")
     course = tmp_path / "course"
-    assert collect.from_folder(folder, course, LESSON) == ["al", "bo"]
+    assert collect.from_folder(folder, course, LESSON).students == ["al", "bo"]
     assert (course / "submitted" / "al" / LESSON / f"{LESSON}.ipynb").exists()
     assert (course / "submitted" / "bo" / LESSON / "mine.ipynb").exists()
 
