@@ -1,6 +1,8 @@
-"""Units of the nnlab helpers added for lesson 07 (back-propagation): the computational-graph drawing."""
+"""Units of the nnlab helpers added for lesson 07 (back-propagation): the computational-graph drawing, the network
+trace drawn step by step, and the spirals data set."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from nnlab import plots
@@ -77,3 +79,98 @@ def test_numbers_of_nodes_named_in_above_are_written_above_their_box():
     assert ax.get_ylim()[1] >= 2.2
     with pytest.raises(ValueError, match=r"above names nodes \['q'\]"):
         plots.computational_graph(["a"], [], above=["q"])
+
+
+# --- network_trace: one frame of a step-by-step trace through a small network --------------------------------
+
+
+def test_network_trace_draws_every_neuron_and_link_and_writes_the_texts_it_is_given():
+    sizes = [2, 3, 2, 1]
+    notes = {(1, 0): "Net = 0.3\nOut = 0.574", (3, 0): "E = 0.09"}
+    edge_notes = {(1, 0, 1): "w = 0.5", (3, 0, 1): "−0.8 → −0.79"}
+    ax = plots.network_trace(sizes, names={(1, 0): "n1"}, notes=notes, edge_notes=edge_notes,
+                             layer_labels=["q = 1", "q = 2", "q = 3", "q = 4"], title="step 3")
+    shown = texts(ax)
+    for text in ["$x_1$", "$x_2$", "n1", "Net = 0.3\nOut = 0.574", "E = 0.09", "w = 0.5", "−0.8 → −0.79", "q = 4"]:
+        assert text in shown, text
+    assert len(ax.lines) == 2 * 3 + 3 * 2 + 2 * 1          # one line per link of a 2-3-2-1 network
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 8  # one marker per neuron
+    assert ax.get_title() == "step 3"
+
+
+def test_network_trace_highlights_active_neurons_and_links_only():
+    ax = plots.network_trace([2, 1], active=[(1, 0), (1, 0, 1)])
+    widths = sorted(line.get_linewidth() for line in ax.lines)
+    assert widths[0] < widths[1]                            # link (1, 0, 1) drawn thicker than (1, 0, 0)
+    faces = [tuple(c.get_facecolor()[0]) for c in ax.collections]
+    assert len(set(faces)) == 2 and faces[0] == faces[1] != faces[2]  # both inputs alike, the active neuron not
+
+
+def test_network_trace_neurons_sit_in_columns_centred_on_one_line():
+    ax = plots.network_trace([3, 1])
+    points = [tuple(c.get_offsets()[0]) for c in ax.collections]
+    inputs, output = points[:3], points[3]
+    assert len({x for x, _ in inputs}) == 1 and output[0] > inputs[0][0]
+    assert output[1] == inputs[1][1]                       # the single output sits level with the middle input
+
+
+def test_network_trace_names_what_it_expects():
+    with pytest.raises(ValueError, match=r"at least two layer widths"):
+        plots.network_trace([3])
+    with pytest.raises(ValueError, match=r"1 … 8"):
+        plots.network_trace([2, 9])
+    with pytest.raises(ValueError, match=r"notes has keys \[\(2, 0\)\]"):
+        plots.network_trace([2, 1], notes={(2, 0): "no such neuron"})
+    with pytest.raises(ValueError, match=r"edge_notes has keys \[\(1, 0, 2\)\]"):
+        plots.network_trace([2, 1], edge_notes={(1, 0, 2): "no such link"})
+    with pytest.raises(ValueError, match=r"active has keys \[\(0, 5\)\]"):
+        plots.network_trace([2, 1], active=[(0, 5)])
+    with pytest.raises(ValueError, match=r"one label per layer \(2\), got 1"):
+        plots.network_trace([2, 1], layer_labels=["input"])
+
+
+# --- datasets.spirals: the lesson's 2-D classification problem ----------------------------------------------------
+
+
+def test_spirals_shapes_labels_and_determinism():
+    from nnlab import datasets
+
+    X, y = datasets.spirals(301, classes=3, seed=4)
+    assert X.shape == (301, 2) and X.dtype == np.float64 and y.shape == (301,) and y.dtype == np.int64
+    assert np.bincount(y).tolist() == [101, 100, 100] and np.all(np.diff(y) >= 0)
+    assert np.all(np.linalg.norm(X, axis=1) <= 1 + 1e-12)
+    X2, y2 = datasets.spirals(301, classes=3, seed=4)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    assert not np.allclose(datasets.spirals(301, seed=5)[0], X)
+
+
+def test_spirals_without_noise_lie_on_their_arms():
+    from nnlab import datasets
+
+    X, y = datasets.spirals(40, classes=2, turns=0.5, noise=0.0)
+    radius = np.linalg.norm(X, axis=1)
+    angle = np.arctan2(X[:, 1], X[:, 0])
+    expected = 2 * np.pi * y / 2 + 2 * np.pi * 0.5 * radius
+    assert np.allclose(np.cos(angle), np.cos(expected)) and np.allclose(np.sin(angle), np.sin(expected))
+    assert np.allclose(np.sort(radius[y == 0]), np.arange(1, 21) / 20)
+
+
+def test_spirals_are_not_linearly_separable_but_a_small_network_fits_them():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    from nnlab import datasets
+
+    X, y = datasets.spirals(300, seed=0)
+    assert LogisticRegression(max_iter=1000).fit(X, y).score(X, y) < 0.7
+    net = MLPClassifier(hidden_layer_sizes=(64,), max_iter=3000, random_state=0).fit(X, y)
+    assert net.score(X, y) > 0.9
+
+
+def test_spirals_refuse_bad_arguments():
+    from nnlab import datasets
+
+    for kwargs, message in [({"n": 0}, "n must be a positive integer"), ({"classes": 1}, "at least 2"),
+                            ({"noise": -1.0}, "noise must be"), ({"turns": float("nan")}, "turns must be")]:
+        with pytest.raises(ValueError, match=message):
+            datasets.spirals(**kwargs)

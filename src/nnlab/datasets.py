@@ -110,6 +110,35 @@ def xor(n: int = 200, *, noise: float = 0.15, seed: int = 0,
     return X, _labels(y, signed)
 
 
+def spirals(n: int = 300, classes: int = 3, *, turns: float = 1.0, noise: float = 0.2,
+            seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spiral arms, one per class: the classic 2-D problem no linear classifier solves.
+
+    Arm ``c`` holds the points ``r (cos θ, sin θ)`` with radii ``r`` evenly spaced in ``(0, 1]`` and
+    angles ``θ = 2π c / classes + 2π · turns · r + noise · N(0, 1)``: each arm winds ``turns`` times
+    around the origin, and ``noise`` (in radians) blurs it. The ``n`` points are shared out between
+    the arms as evenly as possible, arm by arm (rows of class 0 first). Returns ``X`` of shape
+    ``(n, 2)`` (float64, inside the unit disc) and labels ``y`` of shape ``(n,)`` (int64, 0 …
+    classes-1); deterministic for a given seed, so two seeds give a training and a test set.
+    """
+    n, classes = _positive_int("n", n), _positive_int("classes", classes)
+    if classes < 2:
+        raise ValueError(f"classes must be at least 2, got {classes}")
+    if not np.isfinite(turns) or turns < 0:
+        raise ValueError(f"turns must be a finite number >= 0, got {turns!r}")
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    y = np.sort(np.arange(n) % classes)
+    X = np.empty((n, 2))
+    for c in range(classes):
+        rows = np.flatnonzero(y == c)
+        radius = np.linspace(0.0, 1.0, len(rows) + 1)[1:]
+        angle = 2 * np.pi * c / classes + 2 * np.pi * turns * radius + noise * rng.normal(size=len(rows))
+        X[rows] = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return X, y.astype(np.int64)
+
+
 def noisy_function(n: int = 30, f=None, *, noise: float = 0.2, low: float = 0.0, high: float = 1.0,
                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Noisy samples of a 1-D function, for regression: ``y = f(x) + noise * N(0, 1)``.

@@ -447,3 +447,77 @@ def function_and_derivative(f: Callable[[np.ndarray], np.ndarray],
     if title:
         ax.set_title(title)
     return ax
+
+
+def network_trace(sizes: Sequence[int], *, names: Mapping | None = None, notes: Mapping | None = None,
+                  edge_notes: Mapping | None = None, active: Sequence = (), layer_labels: Sequence[str] | None = None,
+                  ax=None, title: str | None = None, fontsize: float = 8):
+    """Draw a small fully connected network with text on its neurons and links: one frame of a trace.
+
+    ``sizes`` lists the layer widths ``[n_0, n_1, ..., n_L]``, inputs first (at least two layers, each
+    1 … 8 wide). A neuron is keyed ``(q, i)``: layer ``q`` (0 = the inputs) and index ``i`` (0-based, top
+    to bottom); a link is keyed ``(q, i, j)``: from neuron ``j`` of layer ``q - 1`` into neuron ``i`` of
+    layer ``q``, receiving neuron first, like entry ``W[i, j]`` of that layer's weight matrix.
+
+    ``names`` maps neuron keys to the text inside their circle (default: empty; inputs ``x1, x2, …``);
+    ``notes`` maps neuron keys to text written under the circle (several lines allowed: its net input,
+    output, error signal…); ``edge_notes`` maps link keys to text written on the link, near the
+    receiving neuron (a weight, its change). ``active`` lists neuron and link keys drawn highlighted
+    (the step being computed). ``layer_labels`` gives one label per layer, written above its column.
+    Keys outside the network raise ``ValueError``. Returns ``ax``.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and 1 <= s <= 8 for s in sizes):
+        raise ValueError(f"sizes must list at least two layer widths [n_0, ..., n_L], each an integer 1 … 8, "
+                         f"got {sizes!r}")
+    neurons = {(q, i) for q, n in enumerate(sizes) for i in range(n)}
+    links = {(q, i, j) for q in range(1, len(sizes)) for i in range(sizes[q]) for j in range(sizes[q - 1])}
+    names = {(0, i): f"$x_{i + 1}$" for i in range(sizes[0])} | dict(names or {})
+    notes, edge_notes, active = dict(notes or {}), dict(edge_notes or {}), list(active)
+    for what, keys, allowed, shape in (("names", names, neurons, "(q, i)"), ("notes", notes, neurons, "(q, i)"),
+                                       ("edge_notes", edge_notes, links, "(q, i, j)")):
+        unknown = [key for key in keys if tuple(key) not in allowed]
+        if unknown:
+            raise ValueError(f"{what} has keys {unknown} that are not {shape} keys of a {sizes} network")
+    unknown = [key for key in active if tuple(key) not in neurons | links]
+    if unknown:
+        raise ValueError(f"active has keys {unknown} that are neither neurons (q, i) nor links (q, i, j) "
+                         f"of a {sizes} network")
+    if layer_labels is not None and len(layer_labels) != len(sizes):
+        raise ValueError(f"layer_labels needs one label per layer ({len(sizes)}), got {len(layer_labels)}")
+    active = {tuple(key) for key in active}
+    ax = ax or plt.gca()
+    top = max(sizes)
+    gap_x, gap_y = 3.0, 2.5  # room for the notes between columns and under each neuron
+    where = {(q, i): (gap_x * q, gap_y * ((n - 1) / 2 - i)) for q, n in enumerate(sizes) for i in range(n)}
+    highlight, plain = "#e8590c", "0.65"
+    for q, i, j in sorted(links):
+        (x0, y0), (x1, y1) = where[(q - 1, j)], where[(q, i)]
+        on = (q, i, j) in active
+        ax.plot([x0, x1], [y0, y1], color=highlight if on else plain, linewidth=2.0 if on else 0.8, zorder=1)
+        if (q, i, j) in edge_notes:
+            fx, fy = x1 + 0.4 * (x0 - x1), y1 + 0.4 * (y0 - y1)
+            ax.text(fx, fy, str(edge_notes[(q, i, j)]), ha="center", va="center", fontsize=fontsize - 1,
+                    color="#a61e4d" if on else "0.25", zorder=4,
+                    bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85))
+    for (q, i), (x, y) in where.items():
+        on = (q, i) in active
+        face = "#ffd8a8" if on else ("0.88" if q == 0 else "white")
+        ax.scatter([x], [y], s=900, marker="s" if q == 0 else "o", c=face, edgecolors=highlight if on else "k",
+                   linewidths=2.0 if on else 1.0, zorder=3)
+        if names.get((q, i)):
+            ax.text(x, y, str(names[(q, i)]), ha="center", va="center", fontsize=fontsize + 1, zorder=5)
+        if notes.get((q, i)):
+            ax.text(x, y - 0.42, str(notes[(q, i)]), ha="center", va="top", fontsize=fontsize, zorder=5,
+                    color="#a61e4d" if on else "k",
+                    bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="none", alpha=0.9))
+    if layer_labels is not None:
+        for q, label in enumerate(layer_labels):
+            ax.text(gap_x * q, gap_y * (top - 1) / 2 + 0.9, str(label), ha="center", va="bottom",
+                    fontsize=fontsize + 1, color="0.3")
+    ax.set_xlim(-1.4, gap_x * (len(sizes) - 1) + 1.4)
+    ax.set_ylim(-gap_y * (top - 1) / 2 - 1.9, gap_y * (top - 1) / 2 + (1.5 if layer_labels is not None else 0.9))
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=fontsize + 2)
+    return ax
