@@ -359,3 +359,44 @@ def mnist(folder=None, *, flatten: bool = False, dtype=np.float32, verify: bool 
         X = images.astype(dtype) / np.asarray(255, dtype=dtype)
         result.append((X.reshape(len(X), -1) if flatten else X, labels.astype(np.int64)))
     return tuple(result)
+
+
+# --- a small text for character-level language models (lesson 13) ---------------------------------------------
+
+SHAKESPEARE_FILE = "shakespeare.txt"
+
+
+def shakespeare() -> str:
+    """A small public-domain text for character-level language models: 99,843 characters of Shakespeare.
+
+    The opening of *Coriolanus*, as the tiny-shakespeare file of Karpathy's char-rnn has it, cut at
+    the end of a speech; ASCII only, 61 distinct characters, lines ending in ``"\\n"``. The file ships
+    with the package (``nnlab/data/shakespeare.txt``; source and licence in ``assets/README.md``), so
+    this works offline and on Colab. Returns the whole text as one ``str``.
+    """
+    from importlib.resources import files
+
+    return files(__package__).joinpath("data", SHAKESPEARE_FILE).read_text(encoding="ascii")
+
+
+def char_ids(text: str, vocabulary: str | None = None) -> tuple[np.ndarray, str]:
+    """Encode ``text`` as one integer id per character, for a character-level model.
+
+    ``vocabulary`` lists the characters that get the ids 0, 1, 2 … in its order (a ``str`` with no
+    character twice); by default it is the sorted distinct characters of ``text``. Returns
+    ``(ids, vocabulary)``: ``ids`` of shape ``(len(text),)``, int64, with ``vocabulary[ids[i]] ==
+    text[i]``; decode with ``"".join(vocabulary[i] for i in ids)``. Raises ``ValueError`` when
+    ``text`` is not a ``str``, when ``vocabulary`` repeats a character, or when ``text`` holds a
+    character that ``vocabulary`` lacks (the message names it).
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a str, got {type(text).__name__}")
+    if vocabulary is None:
+        vocabulary = "".join(sorted(set(text)))
+    elif not isinstance(vocabulary, str) or len(set(vocabulary)) != len(vocabulary):
+        raise ValueError(f"vocabulary must be a str with every character once, got {vocabulary!r:.80}")
+    lookup = {char: i for i, char in enumerate(vocabulary)}
+    missing = sorted(set(text) - set(lookup))
+    if missing:
+        raise ValueError(f"text has {len(missing)} character(s) that the vocabulary lacks, e.g. {missing[:5]!r}")
+    return np.fromiter((lookup[char] for char in text), dtype=np.int64, count=len(text)), vocabulary
