@@ -1,5 +1,6 @@
 """Units of the nnlab helpers added for lesson 08 (numpy to PyTorch): digits, the MNIST reader,
-the image grid and the training loop ``nnlab.train``."""
+the image grid, the training loop ``nnlab.train``, and the checks that name a slip or the first step where two
+trajectories part (``check.close_or_slip``, ``check.trajectory``)."""
 
 import gzip
 import struct
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab import datasets, plots, train
+from nnlab import check, datasets, plots, train
 
 
 @pytest.fixture(autouse=True)
@@ -354,3 +355,68 @@ def test_import_nnlab_still_leaves_torch_out():
     code = "import sys, nnlab; nnlab.datasets; nnlab.check; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# --- check.close_or_slip and check.trajectory ----------------------------------------------------------------------
+
+def failure(function, *args, **kwargs) -> str:
+    with pytest.raises(check.CheckFailure) as info:
+        function(*args, **kwargs)
+    return str(info.value)
+
+
+MEAN_SLIP = "exactly 1/N of the expected: you averaged where the sum is asked"
+
+
+def test_close_or_slip_passes_a_right_answer_and_names_the_slip_it_matches():
+    expected = np.array([2.0, 4.0])
+    check.close_or_slip("db", [2.0, 4.0 + 1e-12], expected, {MEAN_SLIP: expected / 2})
+    text = failure(check.close_or_slip, "db", [1.0, 2.0], expected, {"transposed": [[2.0], [4.0]], MEAN_SLIP: expected / 2},
+                   hint="sum over the rows")
+    assert text.startswith(f"db: {MEAN_SLIP}\n")
+    assert "worst at index (1,): expected 4.0, got 2.0" in text and text.endswith("hint: sum over the rows")
+
+
+def test_close_or_slip_falls_back_to_close_when_no_slip_matches_or_a_slip_equals_the_answer():
+    expected = np.array([1.0, 2.0])
+    text = failure(check.close_or_slip, "f", [5.0, 5.0], expected, {MEAN_SLIP: expected / 2})
+    assert text.startswith("f: values are not right")
+    # a slip that gives the right value here (N = 1) must not be blamed for another mistake
+    text = failure(check.close_or_slip, "f", [9.0, 9.0], expected, {MEAN_SLIP: expected, "nine": [9.0, 9.0]})
+    assert text.startswith("f: nine")
+    text = failure(check.close_or_slip, "f", [1.0, 2.0], [3.0, 4.0], {"same as the answer": [3.0, 4.0]})
+    assert text.startswith("f: values are not right")
+
+
+def test_close_or_slip_skips_slips_it_cannot_compare_and_reports_non_numbers_as_close_does():
+    text = failure(check.close_or_slip, "f", [1.0, 2.0], [3.0, 4.0], {"a string": "abc", "a shape": np.zeros(3),
+                                                                        "a scalar nan": np.nan})
+    assert text.startswith("f: values are not right")
+    assert failure(check.close_or_slip, "f", None, [1.0], {"x": [1.0]}).startswith("f: got None")
+    assert "expected numbers" in failure(check.close_or_slip, "f", "text", [1.0], {"x": [1.0]})
+
+
+def test_trajectory_accepts_equal_sequences_within_tolerance_numbers_or_arrays():
+    check.trajectory("losses", [1.0, 2.0, 3.0 + 1e-12], np.array([1.0, 2.0, 3.0]))
+    check.trajectory("weights", [np.ones(2), np.zeros(2)], [np.ones(2), np.zeros(2)], step="epoch")
+    check.trajectory("nan", [np.nan], [np.nan])
+    check.trajectory("empty", [], [])
+
+
+def test_trajectory_names_the_first_step_where_the_sequences_part():
+    text = failure(check.trajectory, "losses", [1.0, 2.0, 3.5, 9.0], [1.0, 2.0, 3.0, 4.0], step="update",
+                   hint="look at the update rule")
+    assert text.startswith("losses: the trajectories part at update 3 of 4")
+    assert "the first 2 updates agree; at update 3:" in text and "expected: 3.0" in text and "got:      3.5" in text
+    assert text.endswith("hint: look at the update rule")
+    text = failure(check.trajectory, "w", [np.zeros(2), np.ones(2)], [np.ones(2), np.ones(2)])
+    assert "already at the first step" in text and "part at step 1 of 2" in text
+    assert "the first update agrees; at update 2:" in failure(check.trajectory, "l", [1.0, 5.0], [1.0, 2.0], step="update")
+    assert "part at step 2" in failure(check.trajectory, "w", [np.ones(2), np.ones(3)], [np.ones(2), np.ones(2)])
+
+
+def test_trajectory_reports_a_length_mismatch_after_the_common_steps_agree_and_bad_input():
+    text = failure(check.trajectory, "losses", [1.0, 2.0], [1.0, 2.0, 3.0], step="batch")
+    assert text.startswith("losses: expected 3 batches, got 2") and "the 2 batches in common agree" in text
+    assert failure(check.trajectory, "losses", None, [1.0]).startswith("losses: got None")
+    assert "could not read" in failure(check.trajectory, "losses", [object()], [1.0])

@@ -192,3 +192,73 @@ def in_kernel(function):
     """
     function.__nnlab_in_kernel__ = True
     return function
+
+
+def close_or_slip(name: str, got, expected, slips: dict, *, rtol: float = 1e-6, atol: float = 1e-9,
+                  hint: str | None = None) -> None:
+    """``close``, and when ``got`` is wrong in a way a learner often is, say which way.
+
+    ``slips`` maps a description of a classic mistake ("exactly 1/N of the expected: you averaged
+    where the sum is asked") to the value that mistake produces (``expected / N``), of any shape. When
+    ``got`` fails ``close`` but equals one of those values within the same tolerances (a value that
+    itself differs from ``expected``), the failure message opens with that description; otherwise it
+    is ``close``'s. Slip values that cannot be computed or compared are skipped, never an error.
+    """
+    try:
+        close(name, got, expected, rtol=rtol, atol=atol, hint=hint)
+        return
+    except CheckFailure as failure:
+        message = str(failure)
+    expected_values = np.asarray(to_numpy(expected), dtype=float)
+    try:
+        values = np.asarray(to_numpy(got), dtype=float)
+    except Exception:  # not numbers at all: close's message already says so
+        raise CheckFailure(message) from None
+    for description, slip in slips.items():
+        try:
+            slip_values = np.asarray(to_numpy(slip), dtype=float)
+            matches = slip_values.shape == values.shape and bool(
+                np.allclose(values, slip_values, rtol=rtol, atol=atol, equal_nan=True))
+            distinct = slip_values.shape != expected_values.shape or not bool(
+                np.allclose(slip_values, expected_values, rtol=rtol, atol=atol, equal_nan=True))
+        except Exception:
+            continue
+        if matches and distinct:
+            details = message.splitlines()[1:]
+            raise CheckFailure("\n".join([f"{name}: {description}"] + details)) from None
+    raise CheckFailure(message) from None
+
+
+def trajectory(name: str, got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, step: str = "step",
+               hint: str | None = None) -> None:
+    """Check a sequence of values step by step, and report the first step where the two part.
+
+    ``got`` and ``expected`` are sequences with one entry per step (numbers, or arrays of one shape per
+    step), such as the loss after every update of a training loop. The failure names the first step
+    (counted from 1) whose entry differs beyond ``atol + rtol * |expected|``, with both values there and
+    how many steps agreed before it; or, when every common step agrees, the difference in length.
+    """
+    if got is None:
+        _fail(name, "got None", ["the function returned nothing: is a `return` missing?"], hint)
+    try:
+        got_steps = [np.asarray(to_numpy(entry), dtype=float) for entry in got]
+    except Exception as error:
+        _fail(name, f"could not read the result as a sequence of numbers ({type(error).__name__}: {error})", [],
+              hint)
+    expected_steps = [np.asarray(to_numpy(entry), dtype=float) for entry in expected]
+    steps = step + ("es" if step.endswith(("s", "x", "ch", "sh")) else "s")
+    for index, (value, target) in enumerate(zip(got_steps, expected_steps)):
+        with np.errstate(invalid="ignore"):
+            same = value.shape == target.shape and bool(np.all(
+                (value == target) | (np.abs(value - target) <= atol + rtol * np.abs(target))
+                | (np.isnan(value) & np.isnan(target))))
+        if not same:
+            agreed = (f"already at the first {step}" if index == 0 else f"the first {step} agrees" if index == 1
+                      else f"the first {index} {steps} agree")
+            details = [f"{agreed}; at {step} {index + 1}:",
+                       f"expected: {_show(target) if target.ndim else repr(target.item())}",
+                       f"got:      {_show(value) if value.ndim else repr(value.item())}"]
+            _fail(name, f"the trajectories part at {step} {index + 1} of {len(expected_steps)}", details, hint)
+    if len(got_steps) != len(expected_steps):
+        _fail(name, f"expected {len(expected_steps)} {steps}, got {len(got_steps)}",
+              [f"the {min(len(got_steps), len(expected_steps))} {steps} in common agree"], hint)
