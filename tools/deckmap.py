@@ -30,6 +30,7 @@ DECKS = ROOT / "decks"
 KINDS = ("error", "ambiguity")
 ERRATUM_FIELDS = ("item", "kind", "says", "right")
 HEADING = re.compile(r"^(#{1,4})\s+(.*\S)\s*$", re.MULTILINE)
+TASK = re.compile(r"(Exercise|Written answer)\b")
 MINUTES = re.compile(r"\*\*Time:\*\*[^\n]*?(\d+)(?:\s*(?:to|–|-)\s*(\d+))?\s*(minutes|min|hours?|h)\b")
 
 
@@ -59,12 +60,12 @@ def lesson_minutes(notebook) -> int | None:
 
 
 def _section(cells, index: int) -> str:
-    """The last heading at or above cell ``index`` (the title if there is none in between)."""
+    """The last heading at or above cell ``index`` that names a section, not an exercise's task."""
     for cell in reversed(cells[: index + 1]):
         if cell.cell_type == "markdown":
-            headings = HEADING.findall(cell.source)
+            headings = [text for _, text in HEADING.findall(cell.source) if not TASK.match(text)]
             if headings:
-                return headings[-1][1]
+                return headings[-1]
     return ""
 
 
