@@ -1,0 +1,2 @@
+"""The judge: test cells run outside the student's process, against the student's kernel through proxies.
+"""
