@@ -272,15 +272,27 @@ def _dtype_name(dtype, where) -> str:
     return dtype.str
 
 
+_HEADERS: dict = {}
+
+
 def _npy(array, where: str) -> bytes:
+    """``array`` in numpy's ``.npy`` format, version 1.0 (what ``np.save`` writes), header cached by shape."""
     dtype = array.dtype
     if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.hasobject:
         raise Refused(f"a numpy array of dtype {dtype} (only numbers and booleans cross)", where)
     if type(array) is not np.ndarray:
         raise Refused(f"{type_name(array)} (a numpy array subclass)", where)
-    out = io.BytesIO()
-    np.lib.format.write_array(out, array, allow_pickle=False)
-    return out.getvalue()
+    fortran = bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+    key = (dtype.str, fortran, array.shape)
+    head = _HEADERS.get(key)
+    if head is None:
+        text = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % key
+        text += " " * ((64 - (10 + len(text) + 1) % 64) % 64) + "\n"  # aligned to 64 bytes, as numpy does
+        head = _NPY_MAGIC + b"\x01\x00" + len(text).to_bytes(2, "little") + text.encode("latin1")
+        if len(_HEADERS) > 4096:
+            _HEADERS.clear()
+        _HEADERS[key] = head
+    return head + array.tobytes(order="F" if fortran else "C")
 
 
 def encode(value, bounds: Bounds | None = None, reference=None):
@@ -584,6 +596,9 @@ def _safe_dtype(name):
     return dtype
 
 
+_PARSED: dict = {}  # header text -> (dtype, fortran, shape), for headers of the plain form only
+
+
 def read_npy(buffer, bounds: Bounds):
     """An array from one ``.npy`` buffer, parsed strictly (never ``allow_pickle``, never object dtypes).
 
@@ -603,11 +618,18 @@ def read_npy(buffer, bounds: Bounds):
         raise Malformed(f".npy format version {major}.{minor}")
     if header_length > bounds.max_npy_header or start + header_length > len(view):
         raise Malformed(f"a .npy header of {header_length} bytes (the limit is {bounds.max_npy_header})")
-    plain = _NPY_HEADER.fullmatch(bytes(view[start:start + header_length]))
-    if plain:
+    text = bytes(view[start:start + header_length])
+    parsed = _PARSED.get(text)
+    plain = None if parsed else _NPY_HEADER.fullmatch(text)
+    if parsed:
+        dtype, fortran, shape = parsed
+    elif plain:
         dtype = _safe_dtype(plain.group(1).decode("ascii"))
         fortran = plain.group(2) == b"True"
         shape = tuple(int(n) for n in plain.group(3).split(b",") if n.strip())
+        if len(_PARSED) > 4096:
+            _PARSED.clear()
+        _PARSED[text] = (dtype, fortran, shape)
     else:
         head = io.BytesIO(bytes(view[8:start + header_length]))
         reader = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0

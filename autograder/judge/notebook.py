@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import time
 from pathlib import Path
 
@@ -43,20 +44,24 @@ def tests_of(reference) -> dict[str, str]:
 
 
 def _synthetic(source: str):
-    return nbformat.v4.new_code_cell(source)
+    """A cell the judge adds (the agent, a serve call): never in the kernel's history."""
+    made = nbformat.v4.new_code_cell(source)
+    made.metadata["nnlab_judge"] = True
+    return made
 
 
 async def execute_judged(client, notebook, judge: JudgeProcess, deadline: float, execute_cell=None) -> dict:
     """Run ``notebook``'s cells in ``client``'s kernel, judging each test cell; returns the report.
 
-    ``execute_cell(cell, index)``: how one ordinary cell runs (the pipeline's, with its guards);
-    returns None or why execution must stop. The report: ``verdicts`` (grade id -> verdict),
-    ``stopped`` (None, or why and where) and ``judge_notes`` (fixture errors, for the instructor).
+    ``notebook`` is ``client.nb``. ``execute_cell(cell, index)``: how one cell runs (the pipeline's,
+    with its guards; by default nbclient's); returns None or why execution must stop. The report:
+    ``verdicts`` (grade id -> verdict), ``stopped`` (None, or why and where) and ``judge_notes``
+    (what in the release does not follow the test-cell contract, for the instructor's log).
     """
     execute_cell = execute_cell or (lambda cell, index: _plain(client, cell, index))
     verdicts: dict[str, dict] = {}
-    stopped = await execute_cell(_synthetic(bootstrap_code()), -1)
-    for index, cell in enumerate(notebook.cells):
+    stopped = await _synthetic_run(execute_cell, notebook, bootstrap_code(), 0)
+    for index, cell in enumerate(list(notebook.cells)):
         if stopped:
             break
         if cell.cell_type != "code":
@@ -68,12 +73,10 @@ async def execute_judged(client, notebook, judge: JudgeProcess, deadline: float,
             stopped = await execute_cell(cell, index)
             continue
         grade_id = cell.metadata["nbgrader"]["grade_id"]
-        serving = asyncio.ensure_future(execute_cell(_synthetic(judge.serve_code()), index))
-        judged = asyncio.ensure_future(judge.run_test_async(grade_id, deadline - time.monotonic()))
-        verdicts[grade_id] = await judged
+        serving = asyncio.ensure_future(_synthetic_run(execute_cell, notebook, judge.serve_code(), index))
+        verdicts[grade_id] = await judge.run_test_async(grade_id, deadline - time.monotonic())
         stopped = await serving
-        if stopped is None and verdicts[grade_id]["ename"] == "GradingError" and "did not run" not in \
-                verdicts[grade_id]["evalue"]:
+        if stopped is None and verdicts[grade_id]["ename"] == "GradingError":
             stopped = {"reason": "kernel lost", "cell": index, "detail": verdicts[grade_id]["evalue"]}
     why = _why(stopped)
     for cell in notebook.cells:
@@ -81,6 +84,20 @@ async def execute_judged(client, notebook, judge: JudgeProcess, deadline: float,
             verdicts[cell.metadata["nbgrader"]["grade_id"]] = verdict(
                 ERROR, ename="GradingError", evalue=f"this test did not run: {why}")
     return {"verdicts": verdicts, "stopped": stopped, "judge_notes": list(judge.notes)}
+
+
+async def _synthetic_run(execute_cell, notebook, source: str, place: int):
+    """Execute a cell the judge adds, at the end of the notebook for the time it runs (nbclient
+    stores an executed cell at its index), then take it out again; ``place`` is where it stands for."""
+    cell = _synthetic(source)
+    notebook.cells.append(cell)
+    try:
+        stopped = await execute_cell(cell, len(notebook.cells) - 1)
+    finally:
+        notebook.cells[:] = [c for c in notebook.cells if c is not cell and not c.metadata.get("nnlab_judge")]
+    if stopped:
+        stopped = {**stopped, "cell": place}
+    return stopped
 
 
 def _why(stopped) -> str:
@@ -93,7 +110,7 @@ def _why(stopped) -> str:
 async def _plain(client, cell, index):
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     try:
-        await client.async_execute_cell(cell, index, store_history=index >= 0)
+        await client.async_execute_cell(cell, index, store_history=not cell.metadata.get("nnlab_judge"))
     except CellTimeoutError:
         return {"reason": "timeout", "cell": index}
     except DeadKernelError:
@@ -125,7 +142,8 @@ async def _run(notebook, release, reference, scratch, wall_s, kernel, bounds):
                             interrupt_on_timeout=False, startup_timeout=120)
     await asyncio.get_running_loop().run_in_executor(None, judge.start)
     try:
-        async with client.async_setup_kernel(cwd=str(scratch / "home")):
+        env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "agg"}  # as the pipeline's kernel
+        async with client.async_setup_kernel(cwd=str(scratch / "home"), env=env):
             report = await execute_judged(client, notebook, judge, deadline)
     finally:
         judge.close()
