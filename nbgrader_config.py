@@ -28,7 +28,13 @@ c.ZipCollectApp.downloaded_directory = os.path.join(class_run, "downloaded")  # 
 # JupyterHub point NNLAB_COURSE_DIR (or this setting) at a folder every user can reach.
 c.Exchange.root = os.path.join(class_run, "exchange")
 os.makedirs(c.Exchange.root, exist_ok=True)
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(class_run, "gradebook.db")
+# The gradebook: sqlite in the class folder for a single instructor; for a class graded by several
+# workers at once a PostgreSQL URL (NNLAB_DB_URL=postgresql://user:password@host/db, see deploy/).
+# autograder/db.py reads the same variable; plain `postgresql://` means the psycopg 3 driver.
+db_url = os.environ.get("NNLAB_DB_URL") or "sqlite:///" + os.path.join(class_run, "gradebook.db")
+if db_url.startswith(("postgresql://", "postgres://")):
+    db_url = "postgresql+psycopg://" + db_url.split("://", 1)[1]
+c.CourseDirectory.db_url = db_url
 
 # A lesson runs in well under a minute; anything near this bound is stuck.
 c.Execute.timeout = 120
