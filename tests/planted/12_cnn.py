@@ -1,8 +1,8 @@
 """Planted answers for lesson 12_cnn: correct answers written differently from the solution, and plausible wrong ones."""
 # grade id of the answer cell -> the whole cell source a student would hand in; each scores full marks.
-# They use loops where the solution vectorises and the reverse, einsum, sliding_window_view, np.add.at, float32,
-# copy.deepcopy with in-place updates, nn.Module layers as attributes; digits_cnn's forward makes torch warn
-# (torch.tensor of a tensor), which must cost nothing.
+# They use loops where the solution vectorises and the reverse, einsum, sliding_window_view, np.add.at, float32
+# (cnn_loss, train_sgd), copy.deepcopy with in-place updates, nn.Module layers as attributes; digits_cnn's forward
+# makes torch warn (torch.tensor of a tensor), which must cost nothing.
 ALTERNATIVES = {
     "conv_output_size": '''import math
 
@@ -139,6 +139,7 @@ def softmax_cross_entropy(scores, t):
     return loss, (probs - onehot) / n
 ''',
     "cnn_loss": '''def cnn_loss(params, layers, X, t=None):
+    X = np.asarray(X, dtype=np.float32)                 # float32 is plenty for images
     N = X.shape[0]
     h1, c1 = layers["conv_forward"](X[:, np.newaxis, :, :], params["conv.weight"], params["conv.bias"], stride=1, padding=1)
     h2, c2 = layers["relu_forward"](h1)
@@ -161,7 +162,7 @@ def softmax_cross_entropy(scores, t):
 
 def train_sgd(params, X, t, loss_fn, lr=0.1, epochs=1, batch_size=32, seed=0):
     rng = np.random.default_rng(seed)
-    params = copy.deepcopy(params)                      # then updating in place is safe
+    params = {key: np.array(value, dtype=np.float32) for key, value in copy.deepcopy(params).items()}   # float32 copies
     history = []
     N = len(X)
     epoch = 0
