@@ -15,7 +15,7 @@ repository = os.path.dirname(os.path.abspath(__file__))
 class_run = os.path.abspath(os.environ.get("NNLAB_COURSE_DIR", os.path.join(repository, ".course")))
 os.makedirs(class_run, exist_ok=True)  # sqlite creates the gradebook file, not its folder
 
-c.CourseDirectory.course_id = "nnlab"
+c.CourseDirectory.course_id = os.environ.get("NNLAB_COURSE_ID", "nnlab")  # one per hub (deploy/README.md)
 c.CourseDirectory.root = repository
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lessons"
@@ -25,8 +25,8 @@ c.CourseDirectory.feedback_directory = os.path.join(class_run, "feedback")
 c.CourseDirectory.solution_directory = os.path.join(class_run, "solution")
 c.ZipCollectApp.downloaded_directory = os.path.join(class_run, "downloaded")  # LMS zip downloads
 # The exchange that `nbgrader release_assignment` and the Assignments tab use; on a shared
-# JupyterHub point NNLAB_COURSE_DIR (or this setting) at a folder every user can reach.
-c.Exchange.root = os.path.join(class_run, "exchange")
+# JupyterHub point NNLAB_EXCHANGE_DIR at a shared volume every user mounts (deploy/README.md).
+c.Exchange.root = os.environ.get("NNLAB_EXCHANGE_DIR") or os.path.join(class_run, "exchange")
 os.makedirs(c.Exchange.root, exist_ok=True)
 # The gradebook: sqlite in the class folder for a single instructor; for a class graded by several
 # workers at once a PostgreSQL URL (NNLAB_DB_URL=postgresql://user:password@host/db, see deploy/).
