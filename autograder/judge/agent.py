@@ -27,6 +27,8 @@ import sys
 import types
 import warnings
 
+import numpy as np
+
 try:
     from .codec import (PLAIN_DATA, Bounds, Decoder, Encoder, Malformed, Refused, changed, describe_place,
                         exception_record, mirror, rebuild_exception, snapshot, type_name)
@@ -37,7 +39,7 @@ except ImportError:  # inside the kernel: codec's and wire's text precede this o
 PRINT_LIMIT = 20_000       # characters of a call's printed output sent back
 NOTE_LIMIT = 20            # warnings per call sent back as notes
 FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial,
-                  types.BuiltinMethodType)
+                  types.BuiltinMethodType, np.ufunc)
 
 
 class _Ended(Exception):
@@ -190,7 +192,7 @@ class Agent:
             return {"kind": kind, "handle": self._export(value), "type": type_name(value),
                     "signature": _signature(value, self.bounds), "doc": str(getattr(value, "__doc__", "") or "")[:4000]}
         try:
-            Encoder(self.bounds).encode(value)
+            Encoder(self.bounds, self._reference).encode(value)  # data, its functions as proxies (a dict of them)
             return {"kind": "data", "value": value}
         except Refused as refusal:
             return {"kind": "object", "handle": self._export(value), "type": type_name(value),

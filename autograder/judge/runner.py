@@ -88,6 +88,7 @@ class Judge:
         self.fixture_errors: list[str] = []
         self.lost: str | None = None
         self.borrowed: set[str] = set()   # modules the tests took from the notebook's imports (not a fixture's)
+        self.fetched: set[str] = set()    # values the tests read from the student's namespace
 
     def notes(self) -> list[str]:
         """For the instructor's log: what in the release does not follow the test-cell contract."""
@@ -95,6 +96,9 @@ class Judge:
         if self.borrowed:
             out.append("test cells use " + ", ".join(sorted(self.borrowed)) + " from the notebook's imports: "
                        "import them in the test cell or tag the import cell 'fixture' (CONTRIBUTING.md)")
+        if self.fetched:
+            out.append("test cells read " + ", ".join(sorted(self.fetched)) + " from the student's namespace (the "
+                       "student controls it): define them in a fixture cell, or recompute them in the test")
         return out
 
     def run_fixtures(self) -> str:
@@ -140,6 +144,7 @@ class Judge:
             self.namespace.update(saved_in_kernel)
             session.tracked, session.namespace = {}, None
             self.borrowed |= session.borrowed
+            self.fetched |= session.fetched
         return verdict(status, out.getvalue(), ename, evalue, result, time.monotonic() - started)
 
     def _bind(self, source: str, session: Session):

@@ -120,6 +120,7 @@ class Session:
         self.notes_seen: set = set()
         self.gone: str | None = None
         self.borrowed: set[str] = set()             # module names taken from the notebook's imports
+        self.fetched: set[str] = set()              # values (not functions) read from the notebook
         self.failures: list[AssertionError] = []      # checks that failed inside the test's callbacks
 
     # -- requests --------------------------------------------------------------------------------------
@@ -152,6 +153,7 @@ class Session:
         if kind == "absent":
             return _ABSENT
         if kind == "data":
+            self.fetched.add(name)
             return info.get("value")
         if kind == "module":
             found = _module(name, info.get("module"))
@@ -166,6 +168,7 @@ class Session:
             remote = RemoteFunction(self, handle, name, "student " + kind, text, info.get("signature"),
                                     str(info.get("doc", ""))[:4000] or None)
         elif kind == "object":
+            self.fetched.add(name)
             remote = Remote(self, handle, name, "object", text)
         else:
             raise KernelGone(f"the kernel described {name!r} as {str(kind)[:20]!r}")
