@@ -141,3 +141,20 @@ def test_a_kernel_that_hangs_is_bounded_by_the_wall_clock(tmp_path):
     assert verdicts["trouble_tests"]["status"] == "error" and "stopped answering" in verdicts["trouble_tests"]["evalue"]
     assert "did not run" in verdicts["later_tests"]["evalue"]
     assert elapsed < wall + 20, elapsed
+
+
+def test_verdicts_become_outputs_that_nbgrader_scores(graded):
+    from nbgrader.utils import determine_grade
+
+    from autograder.judge import outputs
+    _, executed, report, _ = graded
+    scored = executed.copy()
+    outputs.apply(scored, report["verdicts"])
+    grades = {c.metadata["nbgrader"]["grade_id"]: determine_grade(c)[0] for c in scored.cells
+              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"]["solution"]}
+    assert grades == {"double_tests": 2.0, "probe_tests": 1.0, "trouble_tests": 1.0, "later_tests": 1.0}
+    failing = {"status": "failed", "stdout": "visible\n", "ename": "CheckFailure", "evalue": "double: wrong\n  hint: x2"}
+    made = outputs.test_outputs(failing)
+    assert [o.output_type for o in made] == ["stream", "error"] and made[1].traceback == ["CheckFailure: double: wrong\n  hint: x2"]
+    partial = outputs.test_outputs({"status": "passed", "stdout": "", "result": "0.5"})
+    assert partial[0].data == {"text/plain": "0.5"}
