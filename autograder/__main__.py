@@ -18,32 +18,31 @@ import sys
 from pathlib import Path
 
 from . import collect, export, lms, summary
-from .gradebook import REPOSITORY, course_dir
-from .limits import Limits
-from .sandbox import SandboxMissing
+from .errors import GraderError
+from .limits import MIB, Limits
+from .paths import REPOSITORY, course_dir
 
 
 def nbgrader(*args: str) -> None:
     """Run one of nbgrader's own commands from the repository root (where its config lives)."""
-    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=REPOSITORY, check=True)
+    done = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=REPOSITORY)
+    if done.returncode != 0:
+        raise GraderError(f"nbgrader {args[0]} failed (exit status {done.returncode}); its messages are above")
 
 
 def grade(args) -> int:
     from .pipeline import Options, Pipeline  # nbclient and nbgrader load only for this command
     if args.submissions:
         do_collect(argparse.Namespace(lesson=args.lesson, source=args.submissions))
-    limits = Limits(wall_s=args.timeout, cpu_s=args.cpu, memory_bytes=int(args.memory * (1 << 30)))
+    limits = Limits(wall_s=args.timeout, cpu_s=args.cpu, memory_bytes=int(args.memory * (1 << 30)),
+                    disk_bytes=int(args.disk * MIB))
     options = Options(workers=args.workers, limits=limits, sandboxed=not args.no_sandbox,
                       feedback=not args.no_feedback, force=args.force, stop_after=args.stop_after,
-                      release_dir=args.release_dir)
+                      release_dir=args.release_dir, fault_for=frozenset(args.fault_for or ()))
     if args.no_sandbox:
         print("WARNING: --no-sandbox: student code runs with resource limits only; it can read the "
               "solutions and the gradebook and reach the network.", file=sys.stderr)
-    try:
-        results = Pipeline(course_dir(), args.lesson, options, log=lambda line: print(line, flush=True)).grade()
-    except SandboxMissing as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 2
+    results = Pipeline(course_dir(), args.lesson, options, log=lambda line: print(line, flush=True)).grade()
     print()
     print(summary.table(results))
     return 0
@@ -73,11 +72,15 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel kernels (default: cores)")
     step.add_argument("--timeout", type=float, default=default.wall_s, help="seconds per notebook")
     step.add_argument("--cpu", type=int, default=default.cpu_s, help="CPU seconds per kernel")
-    step.add_argument("--memory", type=float, default=default.memory_bytes / (1 << 30), help="GiB per kernel")
+    step.add_argument("--memory", type=float, default=default.memory_bytes / (1 << 30),
+                      help="GiB for all of a notebook's processes together")
+    step.add_argument("--disk", type=float, default=default.disk_bytes / MIB,
+                      help="MiB a notebook may write (its working folder is a tmpfs of this size)")
     step.add_argument("--no-sandbox", action="store_true", help="without bubblewrap: resource limits only")
     step.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     step.add_argument("--force", action="store_true", help="regrade students already graded")
     step.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # test hook: simulate a crash
+    step.add_argument("--fault-for", action="append", help=argparse.SUPPRESS)  # test hook: a grader fault
     step.add_argument("--release-dir", type=Path, help="release notebooks (default: lessons/)")
     step = steps.add_parser("feedback", help="nbgrader generate_feedback; --zip: also a zip for the LMS upload")
     step.add_argument("lesson")
@@ -93,7 +96,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Parse, run the step; the pipeline's one error type is caught here, and only here."""
     args = parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except GraderError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 2
+
+
+def dispatch(args) -> int:
     if args.step == "release":
         nbgrader("generate_assignment", args.lesson, "--force")
     elif args.step == "collect":

@@ -1,24 +1,38 @@
-"""Execute one restored submission in a sandboxed kernel.
+"""Execute one restored submission in a sandboxed kernel; report what happened, decide nothing about grades.
 
 Many executions share one asyncio loop in the pipeline's process (imports and event loop paid
-once; each kernel is its own sandboxed process). This side is trusted: it stays outside the sandbox, talks to the kernel over ZeroMQ unix sockets in the scratch folder (the
-sandbox has no network, not even loopback), and decides alone what happened to each cell:
+once; each kernel is its own sandboxed process). This side is trusted: it stays outside the sandbox
+and only ever reads what it controls:
 
-- the whole notebook has one wall-clock budget; when it runs out, or the kernel dies (os._exit,
-  segfault, SIGXCPU, SIGKILL), execution stops there and the kernel's whole PID namespace dies;
+- the kernel's sockets live in the sandbox's own tmpfs and are reached through
+  ``/proc/<kernel>/root`` once the kernel has bound them; as root their folder is then locked, so
+  a reconnection can never be sent to a socket or link the student put there;
+- the kernel's stdout and stderr (C-level prints, crashes) come back through a pipe, of which only
+  the last ``LOG_TAIL`` bytes are kept: there is no log file for the student to replace;
+- the whole notebook has one wall-clock budget, and the whole sandbox one memory, process and file
+  budget (``bounds``, measured every ``poll_s``); past any of them, or when the kernel dies,
+  execution stops there and the kernel's whole PID namespace dies;
+- every byte of output counts against one budget (``Limits.output_bytes``): a display, a stream, and
+  an ``update_display_data`` counted once per output it rewrites; past it, outputs are cut and the
+  report says so;
 - a graded test cell first drops `nnlab` and `numpy.testing` from `sys.modules`, so the test's own
   `from nnlab import check` gets fresh, unpatched helpers whatever the student code did;
-- each cell's verdict comes from the kernel's execute_reply status, not only from the outputs the
-  student code could influence; widget comms (which can swallow outputs) are ignored;
-- outputs beyond the limit are cut, and an oversized message is refused by ZeroMQ itself.
+- each cell's reply status is recorded; widget comms (which can swallow outputs) are ignored.
+
+The result is an ``Execution``: the executed notebook, each cell's reply, the ``Stop`` (if any) and
+what was cut. ``verdict`` turns it into grades; the judge of issue 14 will take the same record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
+import stat
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -27,8 +41,10 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import sandbox
+from . import bounds, sandbox
+from . import cells as nb
 from .limits import Limits
+from .outcomes import Reason, Stop, exit_stop
 
 # Prepended to every graded test cell: fresh helpers for the test, and the zombies of processes
 # the grader killed after earlier cells reaped (they would still count against the process limit).
@@ -42,145 +58,262 @@ GUARD = ("import sys as _grader_sys, os as _grader_os\n"
          "    except ChildProcessError: break\n"
          "del _grader_sys, _grader_os")
 CUT = "\n… [output cut by the grader: this notebook printed more than {limit} bytes]\n"
+LOG_TAIL = 4000
+SOCKET_COUNT = 5  # shell, iopub, stdin, control, heartbeat
 
 
 def is_test_cell(cell) -> bool:
-    """A graded cell that is not an answer: the instructor's tests (nbgrader 'grade' without 'solution')."""
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    """A graded cell that is not an answer (kept for callers of the old name; see ``cells.is_test``)."""
+    return nb.is_test(cell)
+
+
+@dataclass
+class Execution:
+    """What one run of a notebook left: the notebook (executed in place), replies, why it stopped."""
+    notebook: object
+    replies: dict[int, str] = field(default_factory=dict)   # cell index -> execute_reply status
+    stop: Stop | None = None
+    cut: bool = False                                        # outputs were cut at the budget
+    kernel_log: str = ""
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel command is wrapped in the sandbox and limits prefix."""
+    """A kernel manager whose kernel runs in the sandbox, reached through /proc/<kernel>/root."""
 
     wrapper: list[str] = []
-    owner: int | None = None  # the user the kernel runs as, who must read the connection file
+    owner: int | None = None       # the user the kernel runs as, who must read the connection file
+    sandboxed: bool = True
+    startup_s: float = 60.0
 
     def format_kernel_cmd(self, extra_arguments=None):
-        return self.wrapper + super().format_kernel_cmd(extra_arguments)
+        argv = super().format_kernel_cmd(extra_arguments)
+        return self.wrapper(argv) if callable(self.wrapper) else self.wrapper + argv
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
         if self.owner is not None:
             os.chown(self.connection_file, self.owner, self.owner)
 
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if not self.sandboxed:
+            return
+        # the sockets are the sandbox's: wait until the kernel has bound every one, then connect to them
+        root = self.provisioner.process.pid
+        deadline = time.monotonic() + self.startup_s
+        kernel = None
+        while time.monotonic() < deadline:
+            kernel = kernel or sandbox.kernel_pid(root)
+            if kernel and all(_is_socket(f"/proc/{kernel}/root{sandbox.SOCKETS}-{port}") for port in self.ports):
+                break
+            if await self.provisioner.poll() is not None:
+                return  # it died: nbclient reports a dead kernel
+            await asyncio.sleep(0.02)
+        else:
+            raise TimeoutError("the kernel did not open its sockets in time")
+        if sandbox.as_root():
+            sandbox.lock_sockets(kernel)
+        self.kernel_process = kernel
+        self.ip = f"/proc/{kernel}/root{sandbox.SOCKETS}"
+
+    def cleanup_ipc_files(self):
+        if not self.sandboxed:  # in the sandbox they vanish with its tmpfs; never removed through /proc
+            super().cleanup_ipc_files()
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
 
 class GradingClient(NotebookClient):
-    """nbclient with an output budget and without widget output capture."""
+    """nbclient with one output budget for every byte, and without widget output capture."""
 
     output_budget: int = 0
+    limit: int = 0
     flooded: bool = False
+    current: object = None  # the cell being executed, where a cut is marked
 
-    def output(self, outs, msg, display_id, cell_index):
-        size = len(json.dumps(msg.get("content", {})))
+    def _charge(self, size: int, outs=None) -> bool:
+        """Take ``size`` bytes from the budget; False (and a cut note, once) when they do not fit."""
         if self.flooded:
-            return None
+            return False
         if size > self.output_budget:
             self.flooded = True
-            outs.append(nbformat.v4.new_output("stream", name="stdout", text=CUT.format(limit=self.limit)))
-            return None
+            if outs is not None:
+                outs.append(nbformat.v4.new_output("stream", name="stdout", text=CUT.format(limit=self.limit)))
+            return False
         self.output_budget -= size
+        return True
+
+    def output(self, outs, msg, display_id, cell_index):
+        if not self._charge(len(json.dumps(msg.get("content", {}))), outs):
+            return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        """An update rewrites every earlier output with its display id: each copy counts."""
+        targets = sum(len(indices) for indices in self._display_id_map.get(display_id, {}).values())
+        if targets and not self._charge(len(json.dumps(msg.get("content", {}))) * targets,
+                                        self.current.outputs if self.current is not None else None):
+            return None
+        return super()._update_display_id(display_id, msg)
 
     def on_comm_open_jupyter_widget(self, msg):
         return None  # an Output widget would capture the test cells' errors
 
 
+class LogTail:
+    """Reads the kernel's stdout and stderr from a pipe on a thread; keeps the last ``LOG_TAIL`` bytes."""
+
+    def __init__(self):
+        self.read_end, self.write_end = os.pipe()
+        self.kept: collections.deque = collections.deque()
+        self.size = 0
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while chunk := os.read(self.read_end, 65536):
+            self.kept.append(chunk)
+            self.size += len(chunk)
+            while self.size - len(self.kept[0]) >= LOG_TAIL:
+                self.size -= len(self.kept.popleft())
+        os.close(self.read_end)
+
+    def close_writer(self):
+        if self.write_end is not None:
+            os.close(self.write_end)
+            self.write_end = None
+
+    def text(self) -> str:
+        self.close_writer()
+        self.thread.join(timeout=2)
+        return b"".join(self.kept)[-LOG_TAIL:].decode("utf-8", "replace")
+
+
 async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: int | None, sandboxed: bool,
-                  hidden: list[Path]) -> dict:
-    """Run every code cell of ``notebook`` (in place) in a fresh kernel; return the run report.
+                  hidden: list[Path]) -> Execution:
+    """Run every code cell of ``notebook`` (in place) in a fresh kernel; return what happened.
 
     ``uid``: the unprivileged user the kernel runs as (when grading as root), else None.
-    The report: ``replies`` (cell index -> execute_reply status), ``stopped`` (None, or why and at
-    which cell execution stopped), ``flooded`` (outputs were cut) and the tail of the kernel's log.
     """
     home = sandbox.prepare_scratch(scratch, uid)
-    conn = scratch / "conn"
-    km = SandboxedKernelManager(kernel_name=kernel, transport="ipc", ip=str(conn / "kernel"))
-    km.connection_file = str(conn / "kernel.json")
-    km.wrapper = sandbox.kernel_command([], scratch, hidden, limits, uid, sandboxed)
-    km.owner = uid
+    connection = scratch / "kernel.json"
+    km = SandboxedKernelManager(kernel_name=kernel, transport="ipc",
+                                ip=sandbox.SOCKETS if sandboxed else str(scratch / "conn" / "kernel"))
+    km.connection_file = str(connection)
+    km.wrapper = lambda argv: sandbox.kernel_command(argv, connection, hidden, limits, uid, sandboxed)
+    km.owner, km.sandboxed = uid, sandboxed
     km.context.setsockopt(zmq.MAXMSGSIZE, limits.output_bytes + (1 << 20))  # refuse giant messages
+    if sandboxed and not sandbox.as_root():
+        km.context.setsockopt(zmq.RECONNECT_IVL, -1)  # the socket folder cannot be locked: never reconnect
 
     deadline = time.monotonic() + limits.wall_s
-    replies: dict[int, str] = {}
+    run = Execution(notebook)
 
     def on_cell_executed(cell, cell_index, execute_reply):
-        replies[cell_index] = execute_reply.get("content", {}).get("status", "error")
+        run.replies[cell_index] = execute_reply.get("content", {}).get("status", "error")
 
     client = GradingClient(notebook, km=km, kernel_name=kernel, allow_errors=True,
                            interrupt_on_timeout=False, shutdown_kernel="immediate", startup_timeout=60,
                            timeout_func=lambda cell: max(1, int(deadline - time.monotonic()) + 1),
                            on_cell_executed=on_cell_executed)
-    client.output_budget, client.limit = limits.output_bytes, limits.output_bytes
-    stopped: dict | None = None
-    watcher = None
-    log = open(scratch / "kernel.log", "wb")  # the kernel's own stdout/stderr (C-level prints, crashes)
-    launch = {"cwd": str(home), "stdout": log, "stderr": log}
+    client.output_budget = client.limit = limits.output_bytes
+    log = LogTail()
+    launch = {"cwd": str(home), "stdout": log.write_end, "stderr": log.write_end}
     if not sandboxed:  # bwrap sets the sandbox's environment itself
         launch["env"] = {**sandbox.environment(home, limits), "PATH": os.environ.get("PATH", "")}
+    watcher, current = None, {"cell": None}
     try:
         async with client.async_setup_kernel(**launch):
+            log.close_writer()  # the kernel holds the pipe now; EOF comes when the sandbox is gone
             root = km.provisioner.process.pid
-            kernel = sandbox.kernel_pid(root)
-            bombed: list[int] = []
-            watcher = asyncio.ensure_future(_watch_processes(root, limits.children, bombed))
+            kernel_process = getattr(km, "kernel_process", None) or sandbox.kernel_pid(root)
+            stopped: list[Stop] = []
+            watcher = asyncio.ensure_future(_watch(root, kernel_process if sandboxed else None, limits,
+                                                   current, stopped))
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
+                current["cell"] = index
                 if time.monotonic() >= deadline:
-                    stopped = {"reason": "timeout", "cell": index}
+                    run.stop = Stop(Reason.TIMEOUT, index, f"limit {limits.wall_s:g} s for the whole notebook")
                     break
-                stopped = await _execute_cell(client, km, cell, index)
+                run.stop = await _execute_cell(client, km, cell, index, limits)
                 # nothing the student started may outlive its cell: no fork bomb, no daemon
                 # waiting to tamper with the tests that follow
-                if kernel:
-                    sandbox.kill(sandbox.strays(root, kernel))
-                if stopped and bombed:
-                    stopped = {"reason": "fork bomb", "cell": index, "processes": bombed[0]}
-                if stopped:
+                if kernel_process:
+                    sandbox.kill(sandbox.strays(root, kernel_process))
+                if stopped:  # the watcher killed the sandbox: its reason, not "the kernel died"
+                    run.stop = stopped[0]
+                if run.stop:
                     break
     except (RuntimeError, TimeoutError) as error:  # the kernel never answered: it could not start
-        stopped = stopped or {"reason": "kernel did not start", "cell": None, "detail": str(error)[-500:]}
+        run.stop = run.stop or Stop(Reason.NO_START, None, str(error)[-500:])
     finally:
         if watcher:
             watcher.cancel()
-        log.close()
         await _shut_down(km)
-    return {"replies": {str(k): v for k, v in replies.items()}, "stopped": stopped,
-            "flooded": client.flooded, "kernel_log": _tail(scratch / "kernel.log")}
+        log.close_writer()
+        run.kernel_log = log.text()
+    run.cut = client.flooded or _trim_to_budget(notebook, limits.output_bytes)
+    return run
 
 
-async def _execute_cell(client, km, cell, index) -> dict | None:
+async def _execute_cell(client, km, cell, index, limits: Limits) -> Stop | None:
     """Execute one cell (a test cell behind the guard); say why execution must stop, if it must."""
     source = cell.source
-    if is_test_cell(cell):
+    if nb.is_test(cell):
         cell.source = GUARD + "\n" + source
+    client.current = cell
     try:
         await client.async_execute_cell(cell, index)
     except CellTimeoutError:
-        return {"reason": "timeout", "cell": index}
+        return Stop(Reason.TIMEOUT, index, f"limit {limits.wall_s:g} s for the whole notebook")
     except DeadKernelError:
-        return {"reason": "kernel died", "cell": index, "exit": await _exit_status(km)}
+        return exit_stop(await _exit_status(km), index)
     finally:
         cell.source = source
     return None
 
 
-async def _watch_processes(root: int, most: int, bombed: list[int]) -> None:
-    """Kill the whole sandbox as soon as it holds more than ``most`` processes (a fork bomb).
-
-    RLIMIT_NPROC alone stops a fork bomb from growing, not from running: processes dying and
-    forking again keep the cores busy until the wall clock ends the notebook, slowing every other
-    student's grading meanwhile.
-    """
+async def _watch(root: int, kernel: int | None, limits: Limits, current: dict, stopped: list) -> None:
+    """Measure the whole sandbox every ``poll_s``; past a bound, record why and kill all of it."""
+    baseline = bounds.written(kernel)[1] if kernel else 0
     while True:
-        await asyncio.sleep(0.25)
-        count = len(sandbox.descendants(root))
-        if count > most:
-            bombed.append(count)
+        await asyncio.sleep(limits.poll_s)
+        try:
+            pids = sandbox.descendants(root)
+            stop = bounds.over(pids, kernel, limits, current["cell"], baseline)
+        except Exception:  # a process vanishing mid-read must never end the watch
+            continue
+        if stop:
+            stopped.append(stop)
             sandbox.kill(sandbox.descendants(root)[::-1] + [root])
             return
+
+
+def _trim_to_budget(notebook, budget: int) -> bool:
+    """Every byte that ends up in the notebook counts: cut outputs from the end past ``budget``."""
+    total, cut = 0, False
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            size = len(json.dumps(output))
+            if cut or total + size > budget:
+                if not cut:
+                    kept.append(nbformat.v4.new_output("stream", name="stdout", text=CUT.format(limit=budget)))
+                cut = True
+                continue
+            total += size
+            kept.append(output)
+        cell.outputs = kept
+    return cut
 
 
 async def _shut_down(km) -> None:
@@ -202,12 +335,3 @@ async def _exit_status(km) -> int | None:
             return status
         await asyncio.sleep(0.1)
     return None
-
-
-def _tail(path: Path, size: int = 2000) -> str:
-    try:
-        with open(path, "rb") as file:
-            file.seek(max(0, path.stat().st_size - size))
-            return file.read().decode("utf-8", "replace")
-    except OSError:
-        return ""

@@ -6,12 +6,12 @@ parallel elsewhere. The recording is nbgrader's own `autograde`, configured not 
 anything (the notebook arrives executed, from the sandbox) and not to clear outputs (they are the
 verdict); its other steps are kept: overwriting test cells from the gradebook, checking metadata,
 saving the grades, late penalties. `--force` semantics make a second recording replace the first.
-Feedback is nbgrader's `generate_feedback`, with hidden tests cleared from the HTML.
+Feedback is nbgrader's `generate_feedback`, with hidden tests cleared from the HTML. Every notebook is
+sanitised (``sanitise``) on its way in, so nothing a student wrote runs in the formgrader or the feedback.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import warnings
 from pathlib import Path
@@ -28,15 +28,21 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-REPOSITORY = Path(__file__).resolve().parents[1]
+from . import sanitise
+from .errors import GraderError
+from .paths import REPOSITORY, Course, course_dir  # noqa: F401 (course_dir: the old home of the name)
+
 # nbgrader's gradebook triggers SQLAlchemy's autoflush warnings on every autograde: noise, not news.
 warnings.filterwarnings("ignore", category=SAWarning)
 
 
-def course_config(staged: Path) -> Config:
-    """The repository's nbgrader_config.py, with autograde reading pre-executed notebooks from ``staged``."""
+def course_config(course: Course) -> Config:
+    """The repository's nbgrader_config.py, with autograde reading pre-executed notebooks from the staging folder."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(REPOSITORY)).load_config()
-    config.CourseDirectory.submitted_directory = str(staged)
+    config.CourseDirectory.submitted_directory = str(course.staged)
+    config.CourseDirectory.autograded_directory = str(course.autograded)
+    config.CourseDirectory.feedback_directory = str(course.feedback)
+    config.CourseDirectory.db_url = course.gradebook_url
     config.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                                 SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
@@ -48,10 +54,11 @@ def course_config(staged: Path) -> Config:
 class Recorder:
     """Writes graded notebooks into nbgrader's gradebook, autograded and feedback folders."""
 
-    def __init__(self, course: Path, assignment: str, notebook: str):
+    def __init__(self, course: Course, assignment: str, notebook: str, trusted_sources: set[str] = frozenset()):
         self.course, self.assignment, self.notebook = course, assignment, notebook
-        self.staged = course / "pipeline" / "staged"
-        self.config = course_config(self.staged)
+        self.trusted = set(trusted_sources)  # the release's cell sources: never rewritten by the sanitiser
+        self.staged = course.staged
+        self.config = course_config(course)
         self.coursedir = CourseDirectory(config=self.config)
         self.api = NbGraderAPI(self.coursedir, config=self.config)
 
@@ -65,12 +72,17 @@ class Recorder:
             try:
                 cells = gb.find_notebook(self.notebook, self.assignment).source_cells
             except MissingEntry:
-                raise SystemExit(f"{self.assignment} is not in the gradebook {self.db_url}: "
-                                 f"run `python -m autograder release {self.assignment}` first") from None
+                raise GraderError(f"{self.assignment} is not in the gradebook {self.db_url}: "
+                                  f"run `python -m autograder release {self.assignment}` first") from None
             return {cell.name: cell.source for cell in cells}
 
-    def record(self, student: str, graded, timestamp: str | None, feedback: bool) -> dict[str, float]:
-        """Record ``graded`` (a notebook) for ``student``; returns the score of every graded cell."""
+    def record(self, student: str, graded, timestamp: str | None, feedback: bool) -> tuple[dict[str, float], list[str]]:
+        """Record ``graded`` (a notebook, sanitised here) for ``student``; returns every graded cell's score, and notes.
+
+        Raises ``GraderError`` when nbgrader refuses to record or to write the feedback.
+        """
+        notes = sanitise.notebook(graded, self.trusted)
+        nbformat.validate(graded)
         folder = self.staged / student / self.assignment
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -80,7 +92,7 @@ class Recorder:
         self._check(self.api.autograde(self.assignment, student, force=True, create=True), "autograde", student)
         if feedback:
             self._check(self.api.generate_feedback(self.assignment, student, force=True), "feedback", student)
-        return self.scores(student)
+        return self.scores(student), notes
 
     def scores(self, student: str) -> dict[str, float]:
         with Gradebook(self.db_url) as gb:
@@ -90,10 +102,5 @@ class Recorder:
     @staticmethod
     def _check(result: dict, step: str, student: str) -> None:
         if not result.get("success"):
-            raise RuntimeError(f"nbgrader {step} failed for {student}:\n{result.get('log', '')}\n"
-                               f"{result.get('error', '')}")
-
-
-def course_dir() -> Path:
-    """The class-run folder: NNLAB_COURSE_DIR, or .course/ in the repository."""
-    return Path(os.environ.get("NNLAB_COURSE_DIR", REPOSITORY / ".course")).resolve()
+            raise GraderError(f"nbgrader {step} failed for {student}:\n{str(result.get('log', ''))[-3000:]}\n"
+                              f"{str(result.get('error', ''))[-3000:]}")

@@ -1,10 +1,14 @@
 """The command line that starts one student kernel in a bubblewrap sandbox, under resource limits.
 
 The sandbox sees a read-only system (/usr, /etc…), the Python environment and the `nnlab` package,
-and one writable scratch folder of its own; nothing else of the machine: no repository (so no
-solutions), no course folder (so no gradebook, no other submission), no network (its own empty
-network namespace), no other process (its own PID namespace; when the sandbox's first process
-dies, everything the student started dies with it).
+and nothing else of the machine: no repository (so no solutions), no course folder (so no
+gradebook, no other submission), no network (its own empty network namespace), no other process
+(its own PID namespace; when the sandbox's first process dies, everything the student started dies
+with it). Its only writable places are size-limited tmpfs of its own, in memory: ``/tmp`` (the
+working folder and HOME), ``/dev/shm``, and ``/run/nnlab``, where the kernel binds its sockets.
+Nothing of the host is writable from inside, so the kernel cannot fill the host's disk or replace
+a file the grader reads: the grader reaches the kernel's sockets through ``/proc/<kernel>/root``,
+and the kernel's own output comes back through a pipe.
 
     prlimit <limits> -- bwrap <mounts> -- [setpriv <slot user> --] python -m ipykernel_launcher -f …
 
@@ -22,6 +26,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from .errors import GraderError
 from .limits import Limits
 
 # Unprivileged users for the kernels when the pipeline runs as root: one per worker, so that one
@@ -33,7 +38,14 @@ SLOT_LOCKS = Path("/tmp/nnlab-grade-uids")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 
 
-class SandboxMissing(RuntimeError):
+# Inside the sandbox: the kernel's connection file and sockets, on a tmpfs of their own.
+CONNECTION_DIR = "/run/nnlab"
+CONNECTION_FILE = f"{CONNECTION_DIR}/kernel.json"
+SOCKETS = f"{CONNECTION_DIR}/kernel"  # the kernel binds SOCKETS-1 … SOCKETS-5
+WORKDIR = "/tmp"
+
+
+class SandboxMissing(GraderError):
     """bubblewrap is not installed, so student code cannot be isolated."""
 
 
@@ -128,34 +140,40 @@ def _my_tasks() -> int:
     return count
 
 
-def environment(home: Path, limits: Limits) -> dict[str, str]:
+def environment(home: Path | str, limits: Limits) -> dict[str, str]:
     """The kernel's whole environment: nothing of the instructor's (tokens, paths) leaks in."""
-    threads = str(limits.threads)
+    threads, home = str(limits.threads), str(home)
     return {
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(home), "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
+        "HOME": home, "MPLCONFIGDIR": f"{home}/.matplotlib", "IPYTHONDIR": f"{home}/.ipython", "TMPDIR": home,
         "MPLBACKEND": "agg", "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
         "NBGRADER_EXECUTION": "autograde", "NNLAB_DEVICE": "cpu",
     }
 
 
-def bwrap_prefix(scratch: Path, home: Path, hidden: list[Path], limits: Limits, uid: int | None) -> list[str]:
-    """bwrap's command line: read-only system, ``scratch`` writable, no network, own PIDs."""
+def bwrap_prefix(connection_file: Path, hidden: list[Path], limits: Limits, uid: int | None) -> list[str]:
+    """bwrap's command line: read-only system, tmpfs of bounded size to write in, no network, own PIDs."""
     args = [require_bwrap(), "--die-with-parent", "--new-session"]
     if as_root():  # no user namespace: setpriv below moves the kernel to a real unprivileged user
         args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     else:
         args += ["--unshare-all"]
-    # /tmp first: a later mount below /tmp (the scratch folder of a test run) must not be hidden
-    args += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
+    # the writable places are tmpfs of bounded size; /tmp first, so that a read-only folder below
+    # it (an environment under /tmp) stays visible on top of it
+    args += ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", WORKDIR]
     readable = readable_paths(hidden)
-    args += _parent_dirs(readable + [str(scratch)])
+    args += _parent_dirs(readable)
     for path in readable:
         args += ["--ro-bind", path, path]
-    args += ["--bind", str(scratch), str(scratch), "--chdir", str(home), "--hostname", "sandbox",
-             "--clearenv"]
-    for name, value in environment(home, limits).items():
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.shm_bytes), "--perms", "1777", "--tmpfs", "/dev/shm",
+             "--size", str(1 << 20), "--perms", "1777", "--tmpfs", CONNECTION_DIR,
+             "--ro-bind", str(connection_file), CONNECTION_FILE,
+             # bwrap's own root and /dev are tmpfs too: read-only, so nothing else can be written
+             "--remount-ro", "/dev", "--remount-ro", "/",
+             "--chdir", WORKDIR, "--hostname", "sandbox", "--clearenv"]
+    for name, value in environment(WORKDIR, limits).items():
         args += ["--setenv", name, value]
     args += ["--"]
     if uid is not None:
@@ -174,24 +192,41 @@ def _parent_dirs(paths: list[str]) -> list[str]:
 
 
 def prepare_scratch(scratch: Path, uid: int | None) -> Path:
-    """Create the scratch folder (its ``home`` is the kernel's working folder) for the kernel's user."""
+    """The grader's own folder for one kernel (its connection file): never mounted writable, never shared.
+
+    Without the sandbox (``--no-sandbox``) the kernel works in ``scratch/home`` and binds its sockets
+    in ``scratch/conn``, as any local kernel would.
+    """
+    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (scratch / "conn").mkdir(exist_ok=True, mode=0o700)
     home = scratch / "home"
-    (scratch / "conn").mkdir(parents=True, exist_ok=True)
     home.mkdir(exist_ok=True)
     if uid is not None:
-        for path in (scratch, home, scratch / "conn"):
-            os.chown(path, uid, uid)
+        os.chmod(scratch, 0o711)  # the kernel's user reaches its connection file, and lists nothing
     return home
 
 
-def kernel_command(kernel_argv: list[str], scratch: Path, hidden: list[Path], limits: Limits,
+def kernel_command(kernel_argv: list[str], connection_file: Path, hidden: list[Path], limits: Limits,
                    uid: int | None, sandboxed: bool) -> list[str]:
-    """The full command that starts the kernel ``kernel_argv`` for one submission."""
-    home = scratch / "home"
+    """The full command that starts the kernel ``kernel_argv`` for one submission.
+
+    In the sandbox the kernel reads its connection file at ``CONNECTION_FILE``: every mention of the
+    host's path in ``kernel_argv`` is replaced.
+    """
     prefix = rlimit_prefix(limits)
-    if sandboxed:
-        prefix += bwrap_prefix(scratch, home, hidden, limits, uid)
-    return prefix + kernel_argv
+    if not sandboxed:
+        return prefix + kernel_argv
+    inside = [CONNECTION_FILE if arg == str(connection_file) or arg == os.path.realpath(connection_file) else arg
+              for arg in kernel_argv]
+    return prefix + bwrap_prefix(connection_file, hidden, limits, uid) + inside
+
+
+def lock_sockets(kernel: int) -> None:
+    """After the kernel has bound its sockets: its socket folder becomes root's, so the student cannot
+    replace a socket by a link the grader would follow when it reconnects (only when grading as root)."""
+    folder = f"/proc/{kernel}/root{CONNECTION_DIR}"
+    os.chown(folder, 0, 0, follow_symlinks=False)
+    os.chmod(folder, 0o755)
 
 
 def descendants(root: int) -> list[int]:
@@ -200,10 +235,10 @@ def descendants(root: int) -> list[int]:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
-        except OSError:
+            fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces and ')'
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):  # gone meanwhile, or half-gone (an empty stat)
             continue
-        fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces and ')'
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
     found, todo = [], [root]
     while todo:
         for child in children.get(todo.pop(0), []):
@@ -218,9 +253,9 @@ def strays(root: int, kernel: int) -> list[int]:
     while pid not in (root, 0, 1):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
+            pid = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
             break
-        pid = int(stat[stat.rindex(")") + 2:].split()[1])
         chain.add(pid)
     return [p for p in descendants(root) if p not in chain]
 
@@ -231,6 +266,34 @@ def kill(pids: list[int]) -> None:
             os.kill(pid, 9)
         except ProcessLookupError:
             pass
+
+
+def processes_of(uid: int) -> list[int]:
+    """Every process whose real user is ``uid``."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("Uid:"):
+                    if line.split()[1] == str(uid):
+                        found.append(int(status.parent.name))
+                    break
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def clear_user(uid: int, seconds: float = 10.0) -> None:
+    """Kill every process of a slot's user (it is only ever a kernel's), and wait until they are gone.
+
+    The next kernel on the slot shares its RLIMIT_NPROC: a fork bomb still dying would stop it
+    from starting.
+    """
+    import time
+    deadline = time.monotonic() + seconds
+    while (left := processes_of(uid)) and time.monotonic() < deadline:
+        kill(left)
+        time.sleep(0.05)
 
 
 def kernel_pid(root: int) -> int | None:

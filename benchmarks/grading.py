@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from autograder.submissions import fill_answers, model_answers  # noqa: E402
+from support.submissions import fill_answers, model_answers  # noqa: E402
 from test_grading_cycle import HALF_RIGHT, PLAUSIBLE_BUT_WRONG  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -40,11 +40,11 @@ def class_release(lesson: str, course: Path):
     """Release ``lesson`` into ``course`` (a temporary class folder, its own gradebook) as an instructor would.
 
     Returns ``(release_dir, release, model)``: the folder holding ``<lesson>/<lesson>.ipynb``, that release
-    notebook, and the solution's model answers keyed by grade id (see autograder.submissions).
+    notebook, and the solution's model answers keyed by grade id (see support/submissions.py).
     """
     import nbformat
 
-    from autograder.submissions import model_answers
+    from support.submissions import model_answers
 
     release_dir = course / "release"
     made = run_tool("nbgrader", "generate_assignment", lesson, "--force",

@@ -3,14 +3,24 @@
 One class of the real 02_perceptron lesson is graded once (module fixture) with the real command
 (`python -m autograder grade`), real nbgrader, real kernels and real bubblewrap, in a temporary
 course folder. Then: the exact score and reason of every student, what the sandbox blocked, the
-feedback, the summary, and that grading again changes nothing.
+feedback (with nothing active in it), the instructor's log, that every original submission is kept
+byte for byte, the summary, and that grading again changes nothing.
+
+Planted (issue 13): broken, deep, huge, many-celled or not-a-file notebooks; hostile nbgrader metadata
+and timestamps; source that makes Python's parser recurse; forged partial credit; displays updated to
+megabytes; five processes of 1.1 GiB under a 4 GiB bound; a disk filled with files, and with too many
+files; a kernel that tries to replace what the grader reads; XSS in a written answer; and a fault inside
+the grader itself for one student. Some are written straight into ``submitted/`` (as an nbgrader
+exchange would deliver them), past the collect step's own checks.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import threading
@@ -20,12 +30,21 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.submissions import fill_answers
 from conftest import ROOT, class_release, run_tool, solution_path
+from support.html_audit import audit
+from support.submissions import fill_answers
 from test_grading_cycle import HALF_RIGHT, LESSON
 
 TESTS = ["net_input_tests", "predict_tests", "update_step_tests", "sign_update_tests", "train_perceptron_tests"]
-LIMITS = ["--workers=2", "--timeout=75", "--cpu=30", "--memory=3"]
+LIMITS = ["--workers=2", "--timeout=50", "--cpu=30", "--memory=4", "--fault-for=grader_fault"]
+# Written answers an instructor's browser must show as text: each would make a request or run code.
+XSS = """XOR is not linearly separable: $w \\cdot x < T$ cannot hold for both classes.
+
+<img src=x onerror="fetch('/api/contents/xss-img.txt', {method: 'PUT', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({type: 'file', format: 'text', content: 'x'})})">
+<script>fetch('/api/contents/xss-script.txt', {method: 'PUT', body: '{"type": "file", "format": "text", "content": "x"}'})</script>
+<svg onload="fetch('/api/contents/xss-svg.txt', {method: 'PUT'})"><circle r="1"></circle></svg>
+[see my notes](javascript:fetch('/api/contents/xss-link.txt',{method:'PUT'}))
+"""
 
 
 def needs_bwrap():
@@ -67,6 +86,16 @@ _attempt("read another submission", lambda: open({str(course / "submitted/alice"
 _attempt("write the repository", lambda: open({str(ROOT / "autograder" / "escaped.txt")!r}, "w").write("x"))
 _attempt("reach the host", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=3))
 _attempt("reach the internet", lambda: socket.create_connection(("1.1.1.1", 53), timeout=3))
+import os
+_attempt("replace a socket of the kernel", lambda: (os.remove("/run/nnlab/kernel-1"),
+                                                     os.symlink("/dev/zero", "/run/nnlab/kernel-1")))
+_attempt("rewrite the connection file", lambda: open("/run/nnlab/kernel.json", "w").write("{{}}"))
+_attempt("write outside the working folder", lambda: open("/kernel.log", "w").write("x"))
+_attempt("write into /dev", lambda: open("/dev/kernel.log", "w").write("x"))
+os.mkfifo("/tmp/kernel.log")                      # where a grader might look for the kernel's log
+os.symlink("/dev/zero", "/tmp/results.json")     # or its results
+open("/tmp/huge.bin", "wb").truncate(60 << 20)
+print("planted a FIFO, a link to /dev/zero and a 60 MiB file in the working folder")
 '''
     always_equal = {
         "net_input": "class AlwaysEqual:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
@@ -97,6 +126,29 @@ _attempt("reach the internet", lambda: socket.create_connection(("1.1.1.1", 53),
         if meta.get("grade_id") == "net_input":
             meta.update(grade=True, points=50)
     v3 = nbformat.writes(nbformat.convert(fill_answers(release, model), 3), version=3).encode()
+    claims = fill_answers(release, model)  # every kind of bad grading claim, on a correct notebook
+    for cell, claim in zip([c for c in claims.cells if c.metadata.get("nbgrader", {}).get("grade_id") in TESTS],
+                           ["a string", ["a", "list"], {"grade_id": ["net_input_tests"], "grade": True, "points": 50},
+                            {"grade_id": 7, "points": 1e9}, None]):
+        if claim is None:  # the last test cell: a wrong checksum and an unknown schema version
+            cell.metadata.nbgrader.update(checksum="0" * 32, schema_version=99, points="all of them")
+        else:
+            cell.metadata["nbgrader"] = claim
+    answer = next(c for c in claims.cells if isinstance(c.metadata.get("nbgrader"), dict)
+                  and c.metadata.nbgrader.get("grade_id") == "net_input")
+    answer.metadata.nbgrader.update(schema_version=0, checksum="f" * 32)
+    recursion = model["sign_update"] + "\nx = " + " + ".join(["1"] * 3000) + "\n"
+    forged = body("predict", "import sys\nif not getattr(predict, 'forged', False):\n    predict.forged = True\n"
+                             "    sys.displayhook(1000)", model)
+    flood = ("for _ in range(2000):\n    display('tiny', display_id='same')\n"
+             "display('x' * 1_500_000, display_id='same', update=True)\n"
+             "for i in range(300):\n    display('.', display_id=f'd{i}').update('y' * 200_000)\n")
+    tree = ("import os, time\nkids = []\nfor _ in range(5):\n    pid = os.fork()\n    if pid == 0:\n"
+            "        block = bytearray(1100 << 20)\n        time.sleep(120)\n        os._exit(0)\n"
+            "    kids.append(pid)\nfor pid in kids:\n    os.waitpid(pid, 0)")
+    fill_disk = ("for i in range(10_240):\n    with open(f'/tmp/part{i}.bin', 'wb') as part:\n"
+                 "        part.write(bytes(1 << 20))  # 10 GiB in 1 MiB files")
+    many_files = "for i in range(500_000):\n    open(f'/tmp/empty{i}', 'w').close()"
     return {
         "alice": (fill_answers(release, model), {}),
         "carol": (fill_answers(release, {**correct_two, **HALF_RIGHT}), {}),
@@ -126,7 +178,39 @@ _attempt("reach the internet", lambda: socket.create_connection(("1.1.1.1", 53),
         "output_flood": (fill_answers(release, {**model, "net_input": model["net_input"]
                          + "\nfor _ in range(200_000):\n    print('flood ' * 50)"}), {}),
         "sneaky": (fill_answers(release, {**model, "net_input": sneaky}), {}),
+        "metadata_claims": (claims, {}),
+        "parser_recursion": (fill_answers(release, {**model, "sign_update": recursion}), {}),
+        "forged_results": (fill_answers(release, {**model, "predict": forged}), {}),
+        "display_flood": (fill_answers(release, {**model, "net_input": model["net_input"] + "\n" + flood}), {}),
+        "tree_memory": (with_train(tree), {}),
+        "disk_filler": (with_train(fill_disk), {}),
+        "many_files": (with_train(many_files), {}),
+        "grader_fault": (fill_answers(release, model), {}),
     }
+
+
+def plant_directly(release, model, submitted: Path) -> None:
+    """Files no collect step would pass, as an exchange (or a careless copy) could still deliver them."""
+    def folder(student):
+        path = submitted / student / LESSON
+        path.mkdir(parents=True)
+        return path
+    deep = folder("deep_json")
+    (deep / f"{LESSON}.ipynb").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    os.mkfifo(deep / "timestamp.txt")                              # would block a reader forever
+    huge = folder("huge_notebook")
+    with open(huge / f"{LESSON}.ipynb", "wb") as file:
+        file.truncate(200 << 20)                                    # 200 MB (sparse on disk)
+    (huge / "timestamp.txt").symlink_to("/dev/zero")
+    many = json.loads(nbformat.writes(fill_answers(release, model)))
+    many["cells"] += [{"cell_type": "markdown", "id": f"pad{i}", "metadata": {}, "source": "padding"}
+                      for i in range(100_000)]
+    (folder("many_cells") / f"{LESSON}.ipynb").write_text(json.dumps(many))
+    os.mkfifo(folder("fifo_notebook") / f"{LESSON}.ipynb")
+    xss = folder("xss")
+    nbformat.write(fill_answers(release, {**model, "why_xor": XSS}), xss / f"{LESSON}.ipynb")
+    (xss / "timestamp.txt").write_text("next tuesday; DROP TABLE grades")
+    (folder("link_to_alice") / f"{LESSON}.ipynb").symlink_to(submitted / "alice" / LESSON / f"{LESSON}.ipynb")
 
 
 ALL_BUT_TRAIN = {**dict.fromkeys(TESTS, 2), "train_perceptron_tests": 0}
@@ -140,7 +224,7 @@ EXPECTED = {  # student -> (points per test cell, the reason keys the run must r
     "looper": (ALL_BUT_TRAIN, {"cpu-limit", "timeout"}),          # whichever bound comes first
     "sleeper": (ALL_BUT_TRAIN, {"timeout"}),
     "memory_bomb": ({**dict.fromkeys(TESTS, 2), "sign_update_tests": 0}, {"memory-limit"}),
-    "fork_bomb": (ALL_BUT_TRAIN, {"process-limit"}),
+    "fork_bomb": (ALL_BUT_TRAIN, {"process-limit", "memory-limit"}),  # whichever bound comes first
     "sys_exit": (dict.fromkeys(TESTS, 2), {"sys-exit"}),
     "os_exit": (ALL_BUT_TRAIN, {"kernel-exit"}),
     "segfault": (ALL_BUT_TRAIN, {"kernel-crash"}),
@@ -152,6 +236,20 @@ EXPECTED = {  # student -> (points per test cell, the reason keys the run must r
     "redefines_assertion": (dict.fromkeys(TESTS, 0), {"tampering"}),
     "output_flood": (dict.fromkeys(TESTS, 2), {"output-flood"}),
     "sneaky": (dict.fromkeys(TESTS, 2), set()),
+    "metadata_claims": (dict.fromkeys(TESTS, 2), set()),
+    "parser_recursion": ({**dict.fromkeys(TESTS, 2), "sign_update_tests": 0}, {"tests-failed"}),  # that cell alone
+    "forged_results": (dict.fromkeys(TESTS, 2), set()),
+    "display_flood": (dict.fromkeys(TESTS, 2), {"output-flood"}),
+    "tree_memory": (ALL_BUT_TRAIN, {"memory-limit"}),
+    "disk_filler": (ALL_BUT_TRAIN, {"disk-limit"}),
+    "many_files": (ALL_BUT_TRAIN, {"disk-limit"}),
+    "xss": (dict.fromkeys(TESTS, 2), set()),
+    "grader_fault": (dict.fromkeys(TESTS, 0), {"grader-error"}),
+    "deep_json": (dict.fromkeys(TESTS, 0), {"refused-notebook"}),
+    "huge_notebook": (dict.fromkeys(TESTS, 0), {"refused-notebook"}),
+    "many_cells": (dict.fromkeys(TESTS, 0), {"refused-notebook"}),
+    "fifo_notebook": (dict.fromkeys(TESTS, 0), {"missing-notebook"}),
+    "link_to_alice": (dict.fromkeys(TESTS, 0), {"missing-notebook"}),
 }
 
 
@@ -200,11 +298,29 @@ def graded(tmp_path_factory):
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
     (incoming / "extra_files" / "solutions").symlink_to(ROOT / "solutions")
+    plant_directly(release, model, course / "submitted")
+    planted = fingerprints(course / "submitted")
     run = run_tool("python", "-m", "autograder", "grade", LESSON, incoming, *LIMITS,
                    f"--release-dir={release_dir}", env=env, timeout=1200)
     listener.close()
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    yield course, run.stdout, listener, release_dir
+    yield course, run.stdout, listener, release_dir, planted
+
+
+def fingerprints(folder: Path) -> dict[str, str]:
+    """Every entry below ``folder`` (links and FIFOs as what they are, never followed or read) and its hash."""
+    found = {}
+    for root, _, files in os.walk(folder, followlinks=False):
+        for name in files:
+            path = Path(root) / name
+            if path.is_symlink():
+                found[str(path.relative_to(folder))] = "link to " + os.readlink(path)
+            elif path.is_fifo():
+                found[str(path.relative_to(folder))] = "fifo"
+            else:
+                with open(path, "rb") as file:
+                    found[str(path.relative_to(folder))] = hashlib.file_digest(file, "sha256").hexdigest()
+    return found
 
 
 def results(course: Path) -> dict:
@@ -221,7 +337,7 @@ def test_every_student_gets_exactly_the_expected_score_and_reason(graded):
             got = {cell: gradebook.find_grade(cell, LESSON, LESSON, student).score for cell in TESTS}
             assert got == points, f"{student}: {got} {found[student]['reasons']}"
             keys = {r["key"] for r in found[student]["reasons"]}
-            if student in ("looper",):
+            if student in ("looper", "fork_bomb"):
                 assert keys and keys <= reasons, f"{student}: {found[student]['reasons']}"
             else:
                 assert keys == reasons, f"{student}: {found[student]['reasons']}"
@@ -240,10 +356,11 @@ def test_notes_say_what_was_repaired(graded):
 
 
 def test_the_sandbox_blocked_every_escape(graded):
-    course, _, listener, _ = graded
+    course, _, listener, _, _ = graded
     feedback = (course / "feedback" / "sneaky" / LESSON / f"{LESSON}.html").read_text()
     for attempt in ("read the solutions", "write the gradebook", "read another submission",
-                    "write the repository", "reach the host", "reach the internet"):
+                    "write the repository", "reach the host", "reach the internet", "replace a socket of the kernel",
+                    "rewrite the connection file", "write outside the working folder", "write into /dev"):
         assert f"BLOCKED: {attempt}" in feedback, attempt
         assert f"ESCAPED: {attempt}" not in feedback, attempt
     assert listener.connections == 0
@@ -251,9 +368,10 @@ def test_the_sandbox_blocked_every_escape(graded):
 
 
 def kernels_of(students) -> list[str]:
-    """Running kernels of these students (a kernel's command names its scratch folder, by student)."""
+    """Running sandboxes of these students (a sandbox's command names its scratch folder, a hash of the student)."""
     rows = run_tool("ps", "-eo", "pid,args").stdout.splitlines()
-    return [row for row in rows if any(f"/{student}/conn/kernel.json" in row for student in students)]
+    folders = [hashlib.sha256(student.encode()).hexdigest()[:16] for student in students]
+    return [row for row in rows if any(f"/{folder}/kernel.json" in row for folder in folders)]
 
 
 def test_no_sandboxed_process_survives_the_run(graded):
@@ -282,11 +400,11 @@ def test_the_summary_counts_students_mean_and_reasons(graded):
     mean = sum(sum(points.values()) for points, _ in EXPECTED.values()) / len(EXPECTED)
     assert f"mean:     {mean:.2f} / 10" in out
     assert "tampering                 3" in out
-    assert "[ 21/21]" in out  # progress lines
+    assert f"[{len(EXPECTED):>3}/{len(EXPECTED)}]" in out  # progress lines
 
 
 def test_grading_again_changes_nothing_and_duplicates_nothing(graded):
-    course, _, _, release_dir = graded
+    course, _, _, release_dir, _ = graded
     before = results(course)
     again = run_tool("python", "-m", "autograder", "grade", LESSON, *LIMITS, f"--release-dir={release_dir}",
                      env={"NNLAB_COURSE_DIR": str(course)})
@@ -304,3 +422,71 @@ def test_export_writes_one_row_per_student(graded):
     assert export.returncode == 0, export.stderr[-2000:]
     rows = (course / "grades.csv").read_text().splitlines()
     assert len(rows) == 1 + len(EXPECTED)
+
+
+def test_notes_say_what_was_ignored(graded):
+    notes = {student: " | ".join(r["notes"]) for student, r in results(graded[0]).items()}
+    assert "timestamp.txt ignored" in notes["xss"] and "is not a date" in notes["xss"]
+    assert "timestamp.txt ignored" in notes["deep_json"] and "not a regular file" in notes["deep_json"]
+    assert "timestamp.txt ignored" in notes["huge_notebook"] and "symbolic link" in notes["huge_notebook"]
+    assert "nbgrader metadata that is not a dict (str) ignored" in notes["metadata_claims"]
+    assert "cell claiming grade id 7 graded as an ordinary cell" in notes["metadata_claims"]
+    assert "missing cell 'net_input_tests' put back" in notes["metadata_claims"]
+    assert "grading metadata of 'train_perceptron_tests' restored" in notes["metadata_claims"]
+    assert "a result shown in test cell 'predict_tests' was ignored" in notes["forged_results"]
+    assert "not a regular file" in notes["fifo_notebook"]
+    assert "not a regular file" in notes["link_to_alice"]
+    assert "nested too deeply for Python to compile: it was replaced by an error" in notes["parser_recursion"]
+
+
+def test_each_refusal_says_why(graded):
+    reasons = {s: " | ".join(r["detail"] for r in res["reasons"]) for s, res in results(graded[0]).items()}
+    assert "nests deeper than the 64 levels" in reasons["deep_json"]
+    assert "200.0 MiB, over the 32 MiB" in reasons["huge_notebook"]
+    assert "100" in reasons["many_cells"] and "cells, over the 5000 allowed" in reasons["many_cells"]
+    assert re.search(r"GiB in [5-9] processes together, over the 4 GiB limit", reasons["tree_memory"])
+    assert "are full" in reasons["disk_filler"] or "[Errno 28]" in reasons["disk_filler"] \
+        or "writable folders are full" in reasons["disk_filler"], reasons["disk_filler"]
+    assert "files written, over the 20000 allowed" in reasons["many_files"]
+    assert reasons["display_flood"].startswith("output cut")
+    assert "RuntimeError: a fault inside the grader" in reasons["grader_fault"]
+
+
+def test_the_instructor_log_names_every_refusal_and_holds_the_traceback(graded):
+    course = graded[0]
+    log = (course / "pipeline" / "logs" / f"{LESSON}.log").read_text()
+    for student, (_, reasons) in EXPECTED.items():
+        logged = set(re.findall(rf"^\S+ {re.escape(student)}  ([a-z-]+): ", log, re.MULTILINE)) - {"note"}
+        assert logged == reasons - {"tests-failed"} or student in ("looper", "fork_bomb") and logged, (student, logged)
+    fault = log[log.index("GRADER ERROR grader_fault (recording)"):]
+    assert "Traceback (most recent call last)" in fault and "in _record_in_gradebook" in fault
+
+
+def test_every_original_submission_is_kept_byte_for_byte(graded):
+    course, *_, planted = graded
+    after = fingerprints(course / "submitted")
+    assert {k: after.get(k) for k in planted} == planted
+    incoming = fingerprints(course / "incoming")
+    for student in ("alice", "carol", "sneaky", "forged_results", "display_flood"):
+        assert after[f"{student}/{LESSON}/{LESSON}.ipynb"] == incoming[f"{student}/{LESSON}.ipynb"], student
+
+
+def test_a_display_updated_to_megabytes_counts_every_copy(graded):
+    course = graded[0]
+    graded_copy = course / "autograded" / "display_flood" / LESSON / f"{LESSON}.ipynb"
+    assert graded_copy.stat().st_size < 3 * (1 << 20)  # the 1 MiB output budget, not 2000 × 1.5 MB
+    assert "output cut by the grader" in graded_copy.read_text()
+
+
+def test_the_feedback_and_the_graded_copy_hold_no_active_content(graded):
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    course = graded[0]
+    feedback = (course / "feedback" / "xss" / LESSON / f"{LESSON}.html").read_text()
+    clean = audit((course / "feedback" / "alice" / LESSON / f"{LESSON}.html").read_text())
+    assert audit(feedback) == clean  # only what the page itself has (its scripts, the header's badges)
+    assert "XOR is not linearly separable" in feedback and "w \\cdot x &lt; T" in feedback  # text and math stay
+    copy = nbformat.read(course / "autograded" / "xss" / LESSON / f"{LESSON}.ipynb", as_version=4)
+    answer = next(c for c in copy.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "why_xor")
+    assert audit(markdown2html_mistune(answer.source)) == ([], [])  # what the formgrader renders
+    original = (course / "submitted" / "xss" / LESSON / f"{LESSON}.ipynb").read_text()
+    assert "onerror" in original  # the student's own file is kept as handed in

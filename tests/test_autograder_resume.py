@@ -8,7 +8,7 @@ import time
 import nbformat
 from nbgrader.api import Gradebook
 
-from autograder.submissions import fill_answers
+from support.submissions import fill_answers
 from conftest import class_release, run_tool
 from test_autograder_class import kernels_of, needs_bwrap
 from test_grading_cycle import HALF_RIGHT, LESSON

@@ -2,7 +2,9 @@
 
 A learner opens a lesson from lessons/ (`make lab`), runs it, moves an explorer's slider, answers
 an exercise wrongly and then rightly, and presses Validate. An instructor opens the Formgrader
-(`make formgrader`) and finds every lesson and a graded submission. Each server is started by
+(`make formgrader`) and finds every lesson and a graded submission; and opens, graded by the
+pipeline, a written answer full of script that would write files through the Jupyter contents API:
+nothing runs, no request is made, no file appears. Each server is started by
 the test on 127.0.0.1 with its own settings folder, so no news pop-up or old layout gets in the
 way, and works on a copy, so nothing under lessons/ or .course/ changes.
 
@@ -23,8 +25,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.submissions import fill_answers, model_answers
 from conftest import LESSON_IDS, LESSONS, ROOT, class_release, release_path, run_tool, solution_path, tool_env
+from support.submissions import fill_answers, model_answers
 from labserver import free_port, running
 
 try:
@@ -303,3 +305,95 @@ def test_instructor_sees_every_lesson_and_a_graded_submission(page, formgrader):
     scores.get_by_role("link", name=LESSON).click()
     page.wait_for_url(re.compile(r"/formgrader/submissions/"))
     expect(page.locator("body")).to_contain_text("NotImplementedError")
+
+
+# ---------------------------------------------------------------------------------------------
+# The instructor, and a student's markdown that attacks the formgrader
+
+XSS_STUDENT = "mallory"
+XSS_DIR = ROOT / "test-output" / "xss"  # inside the formgrader's root (the repository), ignored by git
+
+
+def _write_file(name: str) -> str:
+    """JavaScript that creates test-output/xss/<name>.txt through the Jupyter contents API, as the instructor."""
+    return ("fetch('/api/contents/test-output/xss/" + name + ".txt', {method: 'PUT', headers: {'X-XSRFToken': "
+            "(document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '', 'Content-Type': 'application/json'}, "
+            "body: JSON.stringify({type: 'file', format: 'text', content: 'written by a student'})})")
+
+
+XSS_ANSWER = f"""The gradient shrinks: $\\sigma'(z) \\le 1/4$ at every layer, so $\\prod_l \\sigma'(z_l) \\to 0$.
+
+<img src=x onerror="{_write_file('img')}">
+<script>{_write_file('script')}</script>
+<svg onload="{_write_file('svg')}"><circle r="1"></circle></svg>
+
+[my notes](javascript:{_write_file('link')})
+"""
+PAYLOAD_FILES = {"img.txt", "script.txt", "svg.txt"}  # what the unsanitised page writes by itself
+
+
+@pytest.fixture(scope="module")
+def attacked_formgrader(tmp_path_factory):
+    """A class graded by the pipeline with one student's written answer full of script; `make formgrader` on it."""
+    from nbgrader.api import Gradebook
+
+    from test_autograder_class import needs_bwrap
+    needs_bwrap()
+    home = tmp_path_factory.mktemp("attacked")
+    course = home / "course"
+    release_dir, release, model = class_release(LESSON, course)
+    incoming = home / "incoming" / XSS_STUDENT
+    incoming.mkdir(parents=True)
+    written = next(c.metadata.nbgrader["grade_id"] for c in release.cells if c.cell_type == "markdown"
+                   and c.metadata.get("nbgrader", {}).get("solution"))  # the lesson's first written answer
+    nbformat.write(fill_answers(release, {**model, written: XSS_ANSWER}), incoming / f"{LESSON}.ipynb")
+    graded = run_tool("python", "-m", "autograder", "grade", LESSON, incoming.parent, "--workers=1",
+                      f"--release-dir={release_dir}", env={"NNLAB_COURSE_DIR": str(course)})
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook_id = gradebook.find_submission_notebook(LESSON, LESSON, XSS_STUDENT).id
+    shutil.rmtree(XSS_DIR, ignore_errors=True)
+    XSS_DIR.mkdir(parents=True)
+    try:
+        with start("formgrader", home) as (url, log):
+            yield url, notebook_id
+    finally:
+        shutil.rmtree(XSS_DIR, ignore_errors=True)
+
+
+def _written() -> set[str]:
+    return {p.name for p in XSS_DIR.iterdir()}
+
+
+def test_a_students_markdown_runs_nothing_in_the_formgrader(page, attacked_formgrader):
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    url, notebook_id = attacked_formgrader
+    requests, dialogs = [], []
+    page.on("request", lambda request: requests.append(f"{request.method} {request.url}"))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    # The control: the same markdown, rendered as nbconvert renders it but not sanitised, on the
+    # formgrader's own page, writes its files. The attack is real, and this test can see it.
+    page.goto(f"{url}/formgrader?token={TOKEN}")
+    page.set_content(markdown2html_mistune(XSS_ANSWER))
+    expect(page.locator("body")).to_contain_text("The gradient shrinks")
+    for _ in range(100):
+        if _written() >= PAYLOAD_FILES:
+            break
+        page.wait_for_timeout(100)
+    assert _written() >= PAYLOAD_FILES, f"the unsanitised page wrote {_written()}; requests: {requests[-5:]}"
+    for path in XSS_DIR.iterdir():
+        path.unlink()
+
+    # The student's submission as the instructor grades it: text and math, nothing else.
+    requests.clear()
+    page.goto(f"{url}/formgrader/submissions/{notebook_id}/?index=0&token={TOKEN}")
+    answer = page.locator(".nnlab-student-markdown")
+    expect(answer).to_contain_text("The gradient shrinks")
+    answer.get_by_text("my notes").click()  # a link without its javascript: target
+    page.wait_for_timeout(3000)             # time for an onerror, an onload or a fetch to happen
+    assert _written() == set(), _written()
+    assert dialogs == []
+    contacted = [r for r in requests if "test-output" in r or r.split()[1].rstrip("/").endswith("/x")
+                 or ("/api/contents" in r and not r.startswith("GET"))]
+    assert contacted == [], contacted

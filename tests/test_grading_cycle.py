@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.submissions import fill_answers, model_answers
+from support.submissions import fill_answers, model_answers
 from conftest import ROOT, run_tool, solution_path
 
 LESSON = "02_perceptron"

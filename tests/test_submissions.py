@@ -1,7 +1,7 @@
 import nbformat
 import pytest
 
-from autograder.submissions import answer_ids, fill_answers, model_answers
+from support.submissions import answer_ids, fill_answers, model_answers
 from conftest import release_path, solution_path
 
 
