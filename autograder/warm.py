@@ -117,7 +117,8 @@ class Zygote:
                  "--clearenv"]
         for name, value in sandbox.environment(sandbox.WORKDIR, self.limits).items():
             args += ["--setenv", name, value]
-        return args + ["--", sys.executable, "-I", SCRIPT, json.dumps(list(self.preload))]
+        args += ["--setenv", "NNLAB_ZYGOTE_PRELOAD", json.dumps(list(self.preload))]
+        return args + ["--", sys.executable, "-I", SCRIPT]
 
     def start(self, timeout_s: float = 180) -> "Zygote":
         """Start the zygote and wait until it has imported everything (call from a thread that outlives it:

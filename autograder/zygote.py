@@ -1,6 +1,6 @@
 """The warm-kernel zygote: one pre-imported Python inside the grading sandbox that forks a fresh kernel per submission.
 
-This file runs *inside* a bubblewrap sandbox (``warm.Zygote`` starts it as ``python /run/nnlab-zygote.py``),
+This file runs *inside* a bubblewrap sandbox (``warm.Zygote`` starts it as ``python -I /run/nnlab-zygote.py``),
 as a script: it never imports ``autograder`` (the sandbox shows no repository) and never runs
 student code itself. It imports what every lesson's kernel imports (numpy, torch, matplotlib,
 ipykernel, nnlab: interpreter start-up and ``import torch`` are most of a cold kernel's start), then
@@ -127,6 +127,8 @@ def preload(modules: list[str]) -> dict:
 def child(request: dict, connection_fd: int, log_fd: int) -> None:
     """Between the fork and the kernel: new namespaces and mounts, then the init process. Never returns."""
     try:
+        signal.set_wakeup_fd(-1)  # the zygote's SIGCHLD plumbing is not the child's
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
@@ -294,7 +296,9 @@ def _reply(connection: socket.socket, message: dict) -> None:
 def main() -> None:
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != "/run"]
     sys.modules["__nnlab_zygote__"] = sys.modules[__name__]
-    modules = json.loads(sys.argv[1]) if len(sys.argv) > 1 else []
+    # what to import comes in the environment, not on the command line: every kernel's
+    # /proc/<pid>/cmdline is the zygote's, and must not look like an ipykernel command to the grader
+    modules = json.loads(os.environ.pop("NNLAB_ZYGOTE_PRELOAD", "[]"))
     os.makedirs(CONTROL_DIR, exist_ok=True)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(CONTROL)
