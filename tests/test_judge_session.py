@@ -550,6 +550,14 @@ def test_in_kernel_fixtures_run_as_the_kernels_copy(tmp_path):
     assert getattr(judge.namespace["where_am_i"], "__nnlab_in_kernel__", False)  # the judge's own is back
 
 
+def test_a_students_edited_copy_of_an_in_kernel_fixture_never_runs(tmp_path):
+    fixtures = ["from nnlab import check\n\n@check.in_kernel\ndef report(f):\n    return f(1)"]
+    namespace = student_namespace()
+    exec("def report(f):\n    return 'a fabricated report'", namespace)  # the student's own version
+    judge, verdicts = judge_with(tmp_path, fixtures, {"t": "assert report(helper) == 2, report(helper)"}, namespace)
+    assert verdicts["t"]["status"] == "passed", verdicts
+
+
 def test_a_lost_kernel_fails_the_test_and_every_later_one_with_the_reason(tmp_path):
     judge = Judge([], {"hangs": "forever()", "later": "add(1, 2)"})
     with agent_session(tmp_path, seconds=1.5) as (session, namespace):

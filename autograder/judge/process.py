@@ -24,8 +24,8 @@ from pathlib import Path
 
 # Loaded once in the server, so no judge pays for them: torch.optim's first step alone imports
 # torch._dynamo (seconds). Imports only: the server runs no torch operation (no thread pool to fork).
-PRELOAD = ("numpy", "torch", "torch.optim", "torch._dynamo", "nnlab", "nnlab.check", "nnlab.datasets",
-           "autograder.judge.runner")
+PRELOAD = ("numpy", "torch", "torch.optim", "torch._dynamo", "matplotlib.pyplot", "tqdm.auto", "nnlab",
+           "nnlab.check", "nnlab.datasets", "autograder.judge.runner")
 SOCKET_NAME = "judge.sock"
 _context = None
 
@@ -34,7 +34,7 @@ def context():
     """The forkserver context, its server preloading what every judge imports."""
     global _context
     if _context is None:
-        import importlib.util
+        os.environ.setdefault("MPLBACKEND", "agg")  # the server imports pyplot: never a window
         _context = multiprocessing.get_context("forkserver")
         _context.set_forkserver_preload([m for m in PRELOAD if _findable(m)])
     return _context
@@ -57,6 +57,7 @@ def _judge_main(conn, spec: dict) -> None:
     from .session import KernelGone, connect
     from .wire import send
 
+    os.environ["NBGRADER_EXECUTION"] = "autograde"  # fixture cells see what the kernel sees: static explorers
     if spec.get("memory_bytes"):
         resource.setrlimit(resource.RLIMIT_AS, (spec["memory_bytes"], spec["memory_bytes"]))
     try:

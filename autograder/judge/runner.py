@@ -5,9 +5,10 @@
 visible and hidden parts, from the gradebook's copy) when the notebook reaches it. Before a test
 cell runs, every name it (or a fixture function it calls) loads that the namespace lacks is looked
 up in the kernel in one round trip: student functions and classes become proxies, data is fetched
-as data (``session``). Fixture functions decorated with ``@check.in_kernel`` are replaced, for the
-test, by the kernel's copy of the same function (defined there from the release's source when the
-notebook lacks it), so they run next to the student's live objects and return data.
+as data (``session``). Fixture functions decorated with ``@check.in_kernel`` are defined in the
+kernel from the release's source before every test (a student's edited copy never runs) and
+replaced, for the test, by proxies of that kernel copy, so they run next to the student's live
+objects and return data.
 
 No student code is ever imported or executed here: the namespace only ever holds the instructor's
 code, plain data and proxies. A test cell's verdict is ``passed``, ``failed`` (an AssertionError,
@@ -149,15 +150,13 @@ class Judge:
 
     def _bind(self, source: str, session: Session):
         """Proxies for the names the test needs from the kernel, and the kernel's in-kernel fixtures."""
+        kernel_side = [name for name in self.in_kernel if name in self.namespace]
+        for name in kernel_side:  # the release's source, every time: never the student's copy of it
+            session.define(name, self.in_kernel[name])
         defined = session.defined()
         wanted = (loaded_names(source) | self.fixture_names) - set(self.namespace) - set(dir(builtins))
         wanted &= defined
-        kernel_side = [name for name in self.in_kernel if name in self.namespace]
-        found = session.resolve(sorted(wanted | (set(kernel_side) & defined)))
-        for name in kernel_side:
-            if not isinstance(found.get(name), Remote):
-                session.define(name, self.in_kernel[name])
-                found.update(session.resolve([name]))
+        found = session.resolve(sorted(wanted | set(kernel_side)))
         saved = {name: self.namespace[name] for name in kernel_side if isinstance(found.get(name), Remote)}
         inserted = {name: value for name, value in found.items() if name in wanted or name in saved}
         self.namespace.update(inserted)
