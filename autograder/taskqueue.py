@@ -124,6 +124,22 @@ def visibility_for(limits: Limits) -> float:
 # -- the worker's side -----------------------------------------------------------------------------------
 
 _state: dict = {}
+_zygote = None  # the worker machine's warm-kernel zygote, started in the worker's main process
+
+
+def warm_enabled() -> bool:
+    return os.environ.get("NNLAB_WARM", "1") != "0"
+
+
+def start_zygote(course_root: Path) -> None:
+    """One zygote per worker machine, before the pool forks: every worker process forks its kernels from it."""
+    global _zygote
+    from . import sandbox, warm
+    from .paths import REPOSITORY
+    if warm_enabled() and sandbox.bwrap() and _zygote is None:
+        _zygote = warm.Zygote(hidden=[REPOSITORY, Path(course_root)], limits=Limits()).start()
+        print(f"nnlab worker: warm kernels ready (zygote started in {_zygote.start_s:.1f} s)", file=sys.stderr,
+              flush=True)
 
 
 def _worker_state() -> dict:
@@ -146,6 +162,7 @@ def _pipeline(course, assignment: str, spec: dict):
                           feedback=o["feedback"], force=o["force"],
                           release_dir=Path(o["release_dir"]) if o.get("release_dir") else None)
         state["pipelines"][key] = Pipeline(course, assignment, options, log=lambda line: None)
+        state["pipelines"][key].zygote = _zygote if options.sandboxed else None
     return state["pipelines"][key]
 
 
@@ -226,6 +243,7 @@ def run_worker(broker: str, course_root: Path, *, concurrency: int, visibility_s
     db.check(db.url(course_root))
     configure(broker, visibility_s)
     os.environ["NNLAB_COURSE_DIR"] = str(course_root)
+    start_zygote(course_root)
     celery.worker_main(argv=["worker", "--queues", queue_name(course_root), "--concurrency", str(concurrency),
                              "--pool", "prefork", "--loglevel", loglevel, "--without-gossip", "--without-mingle",
                              "--without-heartbeat", "--hostname", name or f"nnlab-{uuid.uuid4().hex[:8]}@%h"])

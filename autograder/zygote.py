@@ -129,6 +129,7 @@ def child(request: dict, connection_fd: int, log_fd: int) -> None:
     try:
         signal.set_wakeup_fd(-1)  # the zygote's SIGCHLD plumbing is not the child's
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the zygote gone (its grader gone), the child goes too
         os.setsid()
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
@@ -168,6 +169,7 @@ def child(request: dict, connection_fd: int, log_fd: int) -> None:
 def init(request: dict) -> None:
     """PID 1 of the kernel's namespace: a /proc of its own, the kernel, then reap until the kernel is gone."""
     try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         _set_name(b"nnlab-init")
         kernel_pid = os.fork()
@@ -188,7 +190,6 @@ def kernel(request: dict) -> None:
     """The student's kernel: bounded, unprivileged, in the sandbox's environment; ipykernel from here on."""
     import resource
     try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _set_name(b"ipykernel")
         limits, uid = request["limits"], request.get("uid")
         for name, soft, hard in (("RLIMIT_AS", limits["memory_bytes"], limits["memory_bytes"]),
@@ -204,6 +205,7 @@ def kernel(request: dict) -> None:
             os.setresuid(uid, uid, uid)
         drop_capabilities()
         _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the user changed: a change of user clears it
         os.umask(0o022)
         os.environ.clear()
         os.environ.update(request["env"])

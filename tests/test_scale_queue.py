@@ -27,7 +27,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder import db, sandbox
-from autograder.submissions import fill_answers
+from support.submissions import fill_answers, model_answers
 from conftest import ROOT, run_tool, tool_env
 from support.servers import PostgresServer, RedisServer, free_port, require
 from test_grading_cycle import HALF_RIGHT, LESSON
@@ -50,8 +50,7 @@ def make_class(root: Path, url: str, students: dict[str, str]) -> Path:
     """Release the lesson into ``url`` and hand in one notebook per student (kind: model, stub, half)."""
     release_path = release_into(root, url)
     release = nbformat.read(release_path, as_version=4)
-    model = __import__("autograder.submissions", fromlist=["model_answers"]).model_answers(
-        nbformat.read(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb", as_version=4))
+    model = model_answers(nbformat.read(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb", as_version=4))
     kinds = {"model": fill_answers(release, model), "stub": release,
              "half": fill_answers(release, {**{k: model[k] for k in ("net_input", "predict")}, **HALF_RIGHT})}
     for student, kind in students.items():
