@@ -252,14 +252,10 @@ def run_worker(broker: str, course_root: Path, *, concurrency: int, visibility_s
 # -- the instructor's side -------------------------------------------------------------------------------
 
 
-def grade(pipeline, broker: str, *, stall_s: float = 600, poll_s: float = 0.5, log=print) -> list[dict]:
-    """Queue every submission ``pipeline`` would grade, then follow the ledger until all are recorded."""
+def plan(pipeline, ledger: db.Ledger) -> tuple[list, list, dict, dict]:
+    """The submissions to grade (not in the ledger for this fingerprint), their fingerprints, the run's spec."""
     from . import submission
     course, assignment, options = pipeline.course, pipeline.assignment, pipeline.options
-    db_url = db.url(course.root)
-    ledger = db.Ledger(db_url)  # a sqlite gradebook is refused here, with what to do
-    check_broker(broker)
-    configure(broker, visibility_for(options.limits))
     subs = submission.all_in(course.submitted, assignment, f"{pipeline.notebook}.ipynb")
     fingerprints = {s.student: s.fingerprint(pipeline.settings) for s in subs}
     run = uuid.uuid4().hex
@@ -268,6 +264,34 @@ def grade(pipeline, broker: str, *, stall_s: float = 600, poll_s: float = 0.5, l
     spec = {"course": str(course.root), "assignment": assignment, "run": run,
             "options": {"limits": options.limits.as_dict(), "sandboxed": options.sandboxed, "feedback": options.feedback,
                         "force": options.force, "release_dir": str(options.release_dir) if options.release_dir else None}}
+    return subs, todo, fingerprints, spec
+
+
+def _progress(pipeline, done: int, total: int, result: dict) -> None:
+    key = ", ".join(p["key"] for p in result["reasons"]) or "ok"
+    pipeline.log(f"[{done:>3}/{total}] {result['student']:<24} {result['score']:>5g}/{result['max_score']:g}  {key}  "
+                 f"({result.get('seconds', 0):.1f} s on {result.get('worker', '?')})")
+
+
+def _finish(pipeline, ledger: db.Ledger, subs) -> list[dict]:
+    """Every student's result from the ledger, written to the class folder's result files too."""
+    entries = ledger.all(pipeline.assignment)
+    results = [entries[s.student].result for s in subs if s.student in entries]
+    for result in results:
+        pipeline._write_result(result)
+    ledger.close()
+    return results
+
+
+def grade(pipeline, broker: str, *, stall_s: float = 600, poll_s: float = 0.5, log=print) -> list[dict]:
+    """Queue every submission ``pipeline`` would grade, then follow the ledger until all are recorded."""
+    course, assignment, options = pipeline.course, pipeline.assignment, pipeline.options
+    db_url = db.url(course.root)
+    ledger = db.Ledger(db_url)  # a sqlite gradebook is refused here, with what to do
+    check_broker(broker)
+    configure(broker, visibility_for(options.limits))
+    subs, todo, fingerprints, spec = plan(pipeline, ledger)
+    run = spec["run"]
     pipeline.log(f"{assignment}: {len(subs)} submissions, {len(subs) - len(todo)} already graded, {len(todo)} queued "
                  f"on {redacted(broker)} (queue {queue_name(course.root)}), recorded into {db.redacted(db_url)}")
     try:
@@ -296,21 +320,57 @@ def grade(pipeline, broker: str, *, stall_s: float = 600, poll_s: float = 0.5, l
                 waiting.discard(student)
                 done += 1
                 last_progress = time.monotonic()
-                r = entry.result
-                key = ", ".join(p["key"] for p in r["reasons"]) or "ok"
-                pipeline.log(f"[{done:>3}/{len(todo)}] {student:<24} {r['score']:>5g}/{r['max_score']:g}  {key}  "
-                             f"({r.get('seconds', 0):.1f} s on {r.get('worker', '?')})")
+                _progress(pipeline, done, len(todo), entry.result)
         if waiting and time.monotonic() - last_progress > stall_s:
             raise GraderError(f"{len(waiting)} of {len(todo)} submissions not graded: nothing was recorded for "
                               f"{stall_s:g} s. Are workers running on queue {queue_name(course.root)} "
                               f"(python -m autograder worker --broker …)? Run the same command again to resume: "
                               f"the {done} graded are kept.")
-    entries = ledger.all(assignment)
-    results = [entries[s.student].result for s in subs if s.student in entries]
-    for result in results:
-        pipeline._write_result(result)
-    ledger.close()
-    return results
+    return _finish(pipeline, ledger, subs)
+
+
+def _local_init(zygote) -> None:
+    global _zygote
+    _zygote = zygote
+
+
+def grade_in_processes(pipeline, processes: int) -> list[dict]:
+    """Without a broker, on this machine: ``processes`` worker processes that each execute, judge and record
+    into the PostgreSQL gradebook, concurrently, through the same ``grade_one`` (and the same ledger) as
+    Celery's workers. One warm-kernel zygote serves them all."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    course, assignment = pipeline.course, pipeline.assignment
+    db_url = db.url(course.root)
+    ledger = db.Ledger(db_url)
+    subs, todo, fingerprints, spec = plan(pipeline, ledger)
+    pipeline.log(f"{assignment}: {len(subs)} submissions, {len(subs) - len(todo)} already graded, {len(todo)} to grade "
+                 f"in {processes} processes recording at once into {db.redacted(db_url)}")
+    if pipeline.options.sandboxed:
+        start_zygote(course.root)
+    ledger.engine.dispose()  # no database connection is shared with the forked processes
+    try:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_local_init, initargs=(_zygote,)) as pool:
+            futures = [pool.submit(grade_one, {**spec, "student": s.student, "fingerprint": fingerprints[s.student]})
+                       for s in todo]
+            done = 0
+            for future in as_completed(futures):
+                outcome = future.result()
+                done += 1
+                entry = ledger.get(assignment, outcome["student"])
+                if entry is not None:
+                    _progress(pipeline, done, len(todo), entry.result)
+    finally:
+        stop_zygote()
+    return _finish(pipeline, ledger, subs)
+
+
+def stop_zygote() -> None:
+    global _zygote
+    if _zygote is not None:
+        _zygote.stop()
+        _zygote = None
 
 
 def main(argv=None) -> int:
@@ -329,6 +389,8 @@ def main(argv=None) -> int:
     step = steps.add_parser("grade", help="queue every submission of a lesson and wait for the ledger")
     step.add_argument("lesson")
     step.add_argument("--broker")
+    step.add_argument("--processes", type=int, help="without --broker: this many local processes record at once "
+                                                       "(PostgreSQL gradebook)")
     step.add_argument("--force", action="store_true")
     step.add_argument("--no-feedback", action="store_true")
     step.add_argument("--timeout", type=float, default=Limits().wall_s)
@@ -340,15 +402,17 @@ def main(argv=None) -> int:
             run_worker(broker_url(args.broker), course_dir(), concurrency=args.concurrency,
                        visibility_s=args.visibility_timeout, loglevel=args.loglevel)
             return 0
-        broker = broker_url(args.broker)
+        broker = None if args.processes else broker_url(args.broker)
         db.check(db.url(course_dir()))  # before anything reads the gradebook: a clear error, not a traceback
-        check_broker(broker)
+        if broker:
+            check_broker(broker)
         options = Options(workers=1, limits=Limits(wall_s=args.timeout), feedback=not args.no_feedback,
                           force=args.force, release_dir=args.release_dir)
         pipeline = Pipeline(class_course(course_dir()), args.lesson, options, log=lambda line: print(line, flush=True))
         from . import summary
         print()
-        print(summary.table(grade(pipeline, broker, stall_s=args.stall)))
+        results = grade(pipeline, broker, stall_s=args.stall) if broker else grade_in_processes(pipeline, args.processes)
+        print(summary.table(results))
         return 0
     except GraderError as error:
         print(f"ERROR: {error}", file=sys.stderr)

@@ -88,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     if missing():
         raise SystemExit(f"not installed: {missing()} (apt-get install postgresql redis-server)")
-    with tempfile.TemporaryDirectory(prefix="nnlab-scale-") as tmp, PostgresServer.start(Path(tmp)) as pg, \
+    with tempfile.TemporaryDirectory(prefix="nnlab-scale-") as tmp, PostgresServer.start() as pg, \
             RedisServer.start(Path(tmp)) as redis:
         course = Path(tmp) / "course"
         url = pg.create_database("gradebook")

@@ -1,9 +1,10 @@
 """Grading across machines: Celery workers on a real redis-server, recording into a real PostgreSQL gradebook.
 
 A class of lesson 02 (model answers, the blank release, half-right answers) is graded three ways and
-every test cell's score compared: locally into sqlite (the pipeline as an instructor runs it alone),
-and through the queue into PostgreSQL with two worker processes, one of them killed (SIGKILL, its
-whole process group: a machine going down) while it executes a submission. Every student must be
+every test cell's score compared: locally into sqlite (the pipeline as an instructor runs it alone);
+locally into PostgreSQL by three processes recording at once; and through the queue into PostgreSQL
+with two worker processes, one of them killed (SIGKILL, its whole process group: a machine going
+down) while it executes a submission. Every student must be
 recorded exactly once (one ledger row with one finished recording, one nbgrader submission), with
 the local run's scores. Then the failures of issue 21.6: a broker that is down and a database that
 refuses connections stop the run before anything is queued, with what to do; a worker that hangs
@@ -112,17 +113,42 @@ CLASS = {"ann": "model", "ben": "stub", "cat": "half"}
 EXPECTED = {"ann": 10, "ben": 0, "cat": 4}
 
 
-def test_a_class_graded_by_two_workers_one_killed_matches_the_local_run(servers, tmp_path):
-    pg, redis = servers
-    # the local run: the pipeline alone, sqlite, as a single instructor grades
-    local = tmp_path / "local"
+@pytest.fixture(scope="module")
+def local_scores(servers, tmp_path_factory) -> dict:
+    """The class graded by the pipeline alone into sqlite, as a single instructor grades: every cell's score."""
+    local = tmp_path_factory.mktemp("local")
     local_release = make_class(local, db.sqlite_url(local), CLASS)
     done = run_tool("python", "-m", "autograder", "grade", LESSON, "--workers=2", "--timeout=90", "--no-feedback",
                     f"--release-dir={local_release}", env={"NNLAB_COURSE_DIR": str(local)})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    expected = cell_scores(db.sqlite_url(local))
+    scores = cell_scores(db.sqlite_url(local))
+    assert {s: sum(v for v in cells.values() if v) for s, cells in scores.items()} == EXPECTED
+    return scores
 
-    # the same class through the queue, into PostgreSQL
+
+def ledger_of(url: str) -> dict:
+    ledger = db.Ledger(url)
+    entries = ledger.all(LESSON)
+    ledger.close()
+    return entries
+
+
+def test_a_class_graded_into_postgresql_by_concurrent_recorders_matches_the_sqlite_run(servers, local_scores, tmp_path):
+    pg, _ = servers
+    url = pg.create_database("concurrent")
+    release_dir = make_class(tmp_path, url, CLASS)
+    done = run_tool("python", "-m", "autograder.taskqueue", "grade", LESSON, "--processes=3", "--timeout=90",
+                    f"--release-dir={release_dir}", env=env_for(tmp_path, url))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "in 3 processes recording at once" in done.stdout
+    assert {s: e.recordings for s, e in ledger_of(url).items()} == {s: 1 for s in CLASS}
+    assert cell_scores(url) == local_scores, "every test cell scores as in the sqlite run"
+
+
+def test_a_class_graded_by_two_workers_one_killed_matches_the_local_run(servers, local_scores, tmp_path):
+    pg, redis = servers
+    expected = local_scores
+    # the class through the queue, into PostgreSQL
     url = pg.create_database("queued")
     queued = tmp_path / "queued"
     release_dir = make_class(queued, url, CLASS)
@@ -142,9 +168,7 @@ def test_a_class_graded_by_two_workers_one_killed_matches_the_local_run(servers,
         coordinator.kill() if coordinator.poll() is None else None
     assert coordinator.returncode == 0, output[-3000:] + (tmp_path / "worker-b.log").read_text()[-3000:]
 
-    ledger = db.Ledger(url)
-    entries = ledger.all(LESSON)
-    ledger.close()
+    entries = ledger_of(url)
     assert {s: e.recordings for s, e in entries.items()} == {s: 1 for s in CLASS}, "each student recorded once"
     assert {s: e.result["score"] for s, e in entries.items()} == EXPECTED
     assert cell_scores(url) == expected, "every test cell scores as in the local run"
@@ -197,9 +221,7 @@ def test_a_hung_worker_stalls_the_run_and_the_same_command_resumes_it_recording_
         stop(hung)
         if rescuer is not None:
             stop(rescuer)
-    ledger = db.Ledger(url)
-    entries = ledger.all(LESSON)
-    ledger.close()
+    entries = ledger_of(url)
     assert {s: e.recordings for s, e in entries.items()} == {s: 1 for s in students}
     assert {s: e.result["score"] for s, e in entries.items()} == {"eve": 10, "fay": 4}
     assert len(cell_scores(url)) == 2

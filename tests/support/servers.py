@@ -82,6 +82,8 @@ class PostgresServer:
 
     @classmethod
     def start(cls, parent: Path | None = None, *, max_connections: int = 200) -> "PostgresServer":
+        """A new cluster in a folder under ``parent`` (default: the temporary folder), which the cluster's
+        owner must be able to traverse (as root: the ``postgres`` user)."""
         owner = "postgres" if os.geteuid() == 0 else None
         folder = Path(tempfile.mkdtemp(prefix="nnlab-pg-", dir=parent))
         server = cls(folder=folder, port=free_port(), password=secrets.token_hex(16), user=owner,
