@@ -305,18 +305,18 @@ def grade(pipeline, broker: str, *, stall_s: float = 600, poll_s: float = 0.5, l
                           f"({type(error).__name__}: {error}). Run the same command again: what was queued and "
                           f"graded is kept, the rest is queued again.") from None
     waiting = {s.student for s in todo}
-    last_progress, done = time.monotonic(), 0
+    last_progress, done, seen = time.monotonic(), 0, None
     while waiting:
         time.sleep(poll_s)
         try:
-            entries = ledger.all(assignment)
+            fresh, seen = ledger.since(assignment, seen)  # only what was recorded since the last look
         except db.DatabaseUnavailable as error:
             raise GraderError(f"{error} ({len(waiting)} submissions were still being graded)") from None
-        for student in sorted(waiting):
-            entry = entries.get(student)
+        for entry in fresh:
+            student = entry.student
             # recorded in this run (of whatever the worker found there), or found recorded already
-            if entry is not None and (entry.run == run or db.Ledger.settled(entry, fingerprints[student], run,
-                                                                            options.force)):
+            if student in waiting and (entry.run == run or db.Ledger.settled(entry, fingerprints[student], run,
+                                                                             options.force)):
                 waiting.discard(student)
                 done += 1
                 last_progress = time.monotonic()
