@@ -210,7 +210,8 @@ class Agent:
     def _call(self, target, args, kwargs, overrides, filters):
         if not callable(target) or type(args) is not list or type(kwargs) is not dict or type(overrides) is not dict:
             raise Malformed("a call that is not a callable with arguments")
-        before = [snapshot(a) for a in args], {k: snapshot(v) for k, v in kwargs.items()}
+        with np.errstate(all="ignore"):  # the student's np.seterr is for the student's code, not ours
+            before = [snapshot(a) for a in args], {k: snapshot(v) for k, v in kwargs.items()}
         saved = {name: self.namespace.get(name, _ABSENT) for name in overrides if type(name) is str}
         printed = _Capped(PRINT_LIMIT)
         try:
@@ -230,8 +231,9 @@ class Agent:
                     self.namespace.pop(name, None)
                 else:
                     self.namespace[name] = value
-        mutated = {i: a for i, (a, s) in enumerate(zip(args, before[0])) if changed(a, s)}
-        mutated.update({k: v for k, v in kwargs.items() if changed(v, before[1][k])})
+        with np.errstate(all="ignore"):
+            mutated = {i: a for i, (a, s) in enumerate(zip(args, before[0])) if changed(a, s)}
+            mutated.update({k: v for k, v in kwargs.items() if changed(v, before[1][k])})
         return ("return", [result, mutated, printed.text(), _notes(caught)])
 
     def _callback(self, handle, args, kwargs):

@@ -40,6 +40,18 @@ def context():
     return _context
 
 
+def warm_up() -> None:
+    """Start the judges' server now, in the background (its imports take seconds), so that the
+    first student's judge does not wait for them. Safe to call more than once."""
+    import threading
+    from multiprocessing import forkserver
+
+    def start():
+        context()
+        forkserver.ensure_running()
+    threading.Thread(target=start, name="judge-server", daemon=True).start()
+
+
 def _findable(module: str) -> bool:
     import importlib.util
     try:
