@@ -852,7 +852,7 @@ def rebuild_exception(record) -> Exception:
     the wall), else ``RemoteError``. Never a BaseException that is not an Exception."""
     if type(record) is not list or len(record) != 2 or type(record[0]) is not list or type(record[1]) is not str:
         raise Malformed("an exception record that is not classes and a message")
-    classes, message = record
+    classes, message = record[0], record[1][:MESSAGE_LIMIT]
     names = [c for c in classes[:16] if type(c) is list and len(c) == 2 and all(type(p) is str for p in c)]
     if not names:
         raise Malformed("an exception record without classes")

@@ -354,7 +354,7 @@ class Session:
 
     def _show(self, printed, notes) -> None:
         if type(printed) is str and printed:
-            sys.stdout.write(printed)
+            sys.stdout.write(printed[:PRINT_LIMIT])
         if type(notes) is not list:
             return
         for note in notes[:20]:
@@ -366,6 +366,7 @@ class Session:
 
 
 _ABSENT = object()
+PRINT_LIMIT = 20_000  # characters of one call's printed output shown (the agent caps it too, if it is honest)
 _REPLIES = {"call": ("return", "raise", "refused"), "resolve": ("resolved", "raise"), "names": ("resolved", "raise"),
             "define": ("defined", "raise")}
 # A notebook name that is a module in the kernel, when no fixture cell imports it, stands in the judge
