@@ -111,8 +111,24 @@ def keep_patching():
         time.sleep(0.001)
 threading.Thread(target=keep_patching, daemon=True).start()
 ''',
-    # an answer that reads the running test cell and returns the value it expects
-    "reads_the_test": '''
+    # a %config line that made the cell unparseable to the static scan, hiding a patch after it
+    "config_line": '''
+%config Application.log_level = "CRITICAL"
+import nnlab.check
+nnlab.check.close = nnlab.check.equal = nnlab.check.true = lambda *a, **k: None
+''',
+    # torch patched through an alias: every comparison of tensors says "equal"
+    "torch_alias": '''
+import importlib.util
+if importlib.util.find_spec("torch"):
+    import torch as T
+    T.allclose = T.equal = lambda *a, **k: True
+    T.Tensor.__eq__ = lambda self, other: T.ones_like(self, dtype=T.bool)
+''',
+}
+
+# Attacks that define one of the lesson's functions: the source, with {define} the function's def line.
+READS_THE_TEST = '''
 import ast, inspect, sys
 def _expected_from_the_running_cell():
     sources = [frame.frame.f_globals.get("In", [""])[-1] for frame in inspect.stack()]
@@ -122,66 +138,106 @@ def _expected_from_the_running_cell():
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "close" and len(node.args) >= 3:
                 return ast.literal_eval(node.args[2])
     return None
-def net_input(X, w, T):
+{define}
     return _expected_from_the_running_cell()
-''',
-    # a %config line that made the cell unparseable to the static scan, hiding a patch after it
-    "config_line": '''
-%config Application.log_level = "CRITICAL"
-import nnlab.check
-nnlab.check.close = nnlab.check.equal = nnlab.check.true = lambda *a, **k: None
-''',
-    # an answer that prints the running cell (the hidden tests, into the student's own feedback)
-    "prints_the_test": '''
+'''
+PRINTS_THE_TEST = '''
 import sys
-def predict(X, w, T):
+{define}
     main = sys.modules["__main__"]
     print("THE RUNNING CELL:", getattr(main, "In", [""])[-1], getattr(main, "_ih", [""])[-1])
     raise NotImplementedError()
-''',
-    # an object that claims to equal everything
-    "always_equal": '''
+'''
+ALWAYS_EQUAL = '''
 import numpy as np
 class Anything(np.ndarray):
     def __eq__(self, other):
         return np.ones(np.shape(other), dtype=bool)
     def __array__(self, dtype=None, copy=None):
         return np.zeros(4)
-def update_step(w, x, d, T, eta=1.0):
-    return np.zeros(len(w)).view(Anything)
-''',
-    # the judge's own agent replaced by one that answers every call with None
-    "fake_agent": '''
+{define}
+    return np.zeros(4).view(Anything)
+'''
+ALWAYS_EQUAL_TENSOR = '''
+import torch
+class Anything(torch.Tensor):
+    def __eq__(self, other):
+        return torch.ones_like(torch.as_tensor(other), dtype=torch.bool)
+{define}
+    return torch.zeros(()).as_subclass(Anything)
+'''
+# the judge's own agent replaced by one that answers every call with None
+FAKE_AGENT = '''
 import sys
 agent = sys.modules.get("_nnlab_judge_agent")
 if agent is not None:
     agent.Agent._call = lambda self, *a: ("return", [None, {}, "", []])
-''',
+'''
+# the lesson's kernel-side fixture replaced by one that reports a perfect MLP
+FAKE_IN_KERNEL = '''
+import numpy as np
+class MLP:
+    def __init__(self, *args):
+        raise NotImplementedError()
+def probe_mlp(model_class, args=(), weights=None, x=None, where="cpu"):
+    n_in, n_hidden, n_out = (list(args) + [64, 64, 10][len(args):])[:3]
+    out = None if x is None else np.maximum(np.asarray(x, float) @ np.asarray(weights["hidden.weight"]).T
+                                            + weights["hidden.bias"], 0) @ np.asarray(weights["output.weight"]).T \\
+        + weights["output.bias"]
+    return {"error": None, "is_module": True, "parameters": (n_in + 1) * n_hidden + (n_hidden + 1) * n_out,
+            "layers": {"hidden": ["Linear", [n_hidden, n_in]], "output": ["Linear", [n_out, n_hidden]]},
+            "out": out, "device": where, "gradients_everywhere": True}
+'''
+
+# For each lesson: the attacks that define a function, as (answer cell, source); the generic attacks
+# go into the lesson's first answer cell, after whatever it holds.
+TARGETED = {
+    "02_perceptron": {
+        "reads_the_test": ("net_input", READS_THE_TEST.format(define="def net_input(X, w, T):")),
+        "prints_the_test": ("predict", PRINTS_THE_TEST.format(define="def predict(X, w, T):")),
+        "always_equal": ("update_step", ALWAYS_EQUAL.format(define="def update_step(w, x, d, T, eta=1.0):")),
+        "fake_agent": ("train_perceptron", FAKE_AGENT),
+    },
+    "08_numpy_to_pytorch": {
+        "reads_the_test": ("affine_layer", READS_THE_TEST.format(define="def affine_forward(x, W, b):")),
+        "prints_the_test": ("relu_layer", PRINTS_THE_TEST.format(define="def relu_forward(x):")),
+        "always_equal": ("softmax_cross_entropy",
+                         ALWAYS_EQUAL_TENSOR.format(define="def softmax_cross_entropy(scores, t):")),
+        "fake_in_kernel": ("mlp_module", FAKE_IN_KERNEL),
+        "fake_agent": ("accuracy_on", FAKE_AGENT),
+    },
 }
-
-# Where each attack goes: the first answer cell (its function stays as it was) unless the attack
-# defines a function itself.
-TARGET = {"reads_the_test": "net_input", "prints_the_test": "predict", "always_equal": "update_step",
-          "fake_agent": "train_perceptron"}
-LESSON = "02_perceptron"
+FIRST_ANSWER = {"02_perceptron": "net_input", "08_numpy_to_pytorch": "affine_layer"}
 
 
-def attacked(answers: dict[str, str], attacks: list[str]) -> dict[str, str]:
-    """``answers`` with every attack of ``attacks`` planted (appended to the answer cell it targets)."""
+def attacked(lesson: str, answers: dict[str, str], names: list[str]) -> dict[str, str]:
+    """``answers`` with the attacks ``names`` planted: a targeted attack appended to its answer cell (its
+    definitions come last, so they win), a generic one to the lesson's first answer cell."""
     out = dict(answers)
-    for name in attacks:
-        target = TARGET.get(name, "net_input")
-        out[target] = out[target] + "\n" + ATTACKS[name]
+    for name in names:
+        cell, source = TARGETED[lesson].get(name, (FIRST_ANSWER[lesson], ATTACKS.get(name)))
+        out[cell] = out[cell] + "\n" + source
     return out
 
 
-def graded(tmp_path, answers):
-    from autograder.submissions import fill_answers, model_answers
-    release = nbformat.read(release_path(LESSON), as_version=4)
-    solution = nbformat.read(solution_path(LESSON), as_version=4)
-    submission = fill_answers(release, answers)
-    executed, report = run_notebook(submission, release, solution, scratch=tmp_path, wall_s=300)
-    return report, model_answers(solution), solution
+def stubs(solution) -> dict[str, str]:
+    """The release's stubs, as a student who wrote nothing hands them in (code answers only)."""
+    from support.submissions import model_answers
+    import re
+    out = {}
+    for grade_id, source in model_answers(solution).items():
+        names = re.findall(r"^(?:def|class) (\w+)", source, re.M)
+        if names:
+            out[grade_id] = "".join(STUB.format(name=name) for name in names)
+    return out
+
+
+def graded(tmp_path, lesson, answers):
+    from support.submissions import fill_answers
+    release = nbformat.read(release_path(lesson), as_version=4)
+    solution = nbformat.read(solution_path(lesson), as_version=4)
+    executed, report = run_notebook(fill_answers(release, answers), release, solution, scratch=tmp_path, wall_s=300)
+    return report, solution
 
 
 def hidden_parts(solution) -> list[str]:
@@ -193,25 +249,24 @@ def hidden_parts(solution) -> list[str]:
     return out
 
 
-def test_every_attack_on_the_stubs_scores_nothing_and_shows_no_hidden_test(tmp_path):
-    from autograder.submissions import model_answers
-    solution = nbformat.read(solution_path(LESSON), as_version=4)
-    stubs = {grade_id: STUB.format(name=grade_id) for grade_id in model_answers(solution) if grade_id != "why_xor"}
-    report, _, solution = graded(tmp_path, attacked(stubs, [n for n in ATTACKS if n not in TARGET]
-                                                    + ["reads_the_test", "prints_the_test", "always_equal"]))
+@pytest.mark.parametrize("lesson", sorted(TARGETED))
+def test_every_attack_on_the_stubs_scores_nothing_and_shows_no_hidden_test(tmp_path, lesson):
+    solution = nbformat.read(solution_path(lesson), as_version=4)
+    report, solution = graded(tmp_path, lesson, attacked(lesson, stubs(solution), list(ATTACKS) + list(TARGETED[lesson])))
     verdicts = report["verdicts"]
     assert verdicts and all(v["status"] != "passed" for v in verdicts.values()), verdicts
     shown = " ".join(v["stdout"] + v["evalue"] for v in verdicts.values())
     leaked = [line for line in hidden_parts(solution) if line in shown]
     assert not leaked, leaked
     assert "THE RUNNING CELL" in shown  # the print ran, and printed nothing of the test
-    assert "NotPlainData" in verdicts["update_step_tests"]["ename"]  # the always-equal array: not plain data
+    cell = TARGETED[lesson]["always_equal"][0]
+    assert verdicts[f"{cell}_tests"]["ename"] == "NotPlainData", verdicts[f"{cell}_tests"]
 
 
 def test_the_same_attacks_next_to_correct_answers_change_nothing(tmp_path):
-    from autograder.submissions import model_answers
-    solution = nbformat.read(solution_path(LESSON), as_version=4)
-    honest = [n for n in ATTACKS if n not in TARGET and n != "fake_agent"]
-    report, _, _ = graded(tmp_path, attacked(model_answers(solution), honest))
+    from support.submissions import model_answers
+    lesson = "02_perceptron"
+    solution = nbformat.read(solution_path(lesson), as_version=4)
+    report, _ = graded(tmp_path, lesson, attacked(lesson, model_answers(solution), list(ATTACKS)))
     assert {k: v["status"] for k, v in report["verdicts"].items()} == dict.fromkeys(report["verdicts"], "passed"), \
         report["verdicts"]
