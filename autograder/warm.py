@@ -89,6 +89,7 @@ class Zygote:
         self.log = None
         self.took: dict = {}
         self.start_s = 0.0
+        self.owner = os.getpid()          # the process that started it (worker processes forked later use it too)
 
     # -- starting and stopping ---------------------------------------------------------------------
 
@@ -164,9 +165,16 @@ class Zygote:
         return self.log.read().decode("utf-8", "replace")
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        if self.process is None:
+            return False
+        if os.getpid() == self.owner:
+            return self.process.poll() is None
+        # a forked worker process cannot wait for its parent's child (Popen.poll would say it ended)
+        return self.pid is not None and Path(f"/proc/{self.pid}").exists()
 
     def stop(self) -> None:
+        if os.getpid() != self.owner:
+            return  # only the process that started the zygote stops it
         if self.process is not None:
             sandbox.kill(sandbox.descendants(self.process.pid)[::-1] + [self.process.pid])
             try:

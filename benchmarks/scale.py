@@ -139,6 +139,13 @@ def main() -> None:
               f"({args.workers * args.concurrency} recorders at once at most); one recording "
               f"{statistics.mean(r['record_s'] for r in results):.2f} s on average")
     print(f"every student recorded exactly once: {'yes' if once else 'NO'}")
+    from collections import Counter
+    scores = Counter(r["score"] for r in results)
+    reasons = Counter(p["key"] for r in results for p in r["reasons"])
+    print("scores: " + ", ".join(f"{score:g} x{count}" for score, count in sorted(scores.items())) +
+          "; reasons: " + (", ".join(f"{key} x{count}" for key, count in sorted(reasons.items())) or "none"))
+    if reasons.get("grader-error"):
+        raise SystemExit("the grader itself failed on some submissions: the figures above do not measure grading")
     print(json.dumps({"students": args.students, "workers": args.workers, "concurrency": args.concurrency,
                       "wall_s": round(wall, 1), "stages": {s: round(statistics.mean([r[s] for r in results if s in r]), 3)
                                                            for s in STAGES if any(s in r for r in results)}}))

@@ -189,3 +189,27 @@ def test_a_kernel_that_dies_reports_its_status_and_leaves_the_zygote_serving(zyg
     status, answer = asyncio.run(crash_then_serve())
     assert status == -11, "a signal comes back as -n, as Popen reports it (outcomes.exit_stop reads it)"
     assert answer == "42"
+
+
+def test_processes_forked_after_the_zygote_started_fork_kernels_from_it(zygote):
+    """Celery's prefork workers and the local recording processes are forked from the process that started
+    the zygote: each of them spawns its kernels from the same zygote."""
+    import multiprocessing
+
+    def in_a_forked_process(queue):
+        async def one():
+            async with Kernel(zygote, None) as kernel:
+                return (await kernel.run("import os; print(os.getpid())")).strip()
+        try:
+            queue.put(asyncio.run(one()))
+        except BaseException as error:  # noqa: BLE001: reported to the test
+            queue.put(f"{type(error).__name__}: {error}")
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=in_a_forked_process, args=(queue,))
+    process.start()
+    answer = queue.get(timeout=120)
+    process.join(30)
+    assert answer == "2", answer
+    assert zygote.alive()
