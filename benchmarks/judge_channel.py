@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -50,19 +49,17 @@ def main() -> None:
     calls = parser.parse_args().calls
     km, kc = start_new_kernel(kernel_name="python3")
     try:
-        kc.execute_interactive(STUDENT + "\n" + kernel_text.bootstrap_code(), silent=True, timeout=60)
+        kc.execute_interactive(STUDENT, silent=True, timeout=60)
         started = time.perf_counter()
         for _ in range(calls):
             kc.execute_interactive("", silent=True, user_expressions={"r": "identity(1)"}, timeout=60)
         per_request = (time.perf_counter() - started) / calls
 
         with tempfile.TemporaryDirectory(prefix="nnlab-channel-") as folder:
-            path = os.path.join(folder, "judge.sock")
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(path)
-            listener.listen(1)
-            kc.execute(kernel_text.serve_code(path, "token"), silent=True)
-            session = connect(listener, "token", time.monotonic() + 600)
+            path = os.path.join(folder, "agent.sock")
+            kc.execute_interactive(kernel_text.bootstrap_code(path, "token"), silent=True, timeout=60)
+            kc.execute(kernel_text.serve_code(), silent=True)
+            session = connect(path, "token", time.monotonic() + 600)
             session.namespace = {}
             found = session.resolve(["identity", "momentum_update"])
             identity, update = found["identity"], found["momentum_update"]

@@ -8,6 +8,7 @@ real ``Session`` and ``Judge``. One real ipykernel is driven in ``test_judge_ker
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -127,7 +128,8 @@ def student_namespace() -> dict:
 
 @contextmanager
 def listening(tmp_path):
-    path = str(tmp_path / "judge.sock")
+    """A socket where a (fake) kernel listens, as the agent does: the judge connects to it."""
+    path = str(tmp_path / "agent.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(4)
@@ -135,7 +137,8 @@ def listening(tmp_path):
         yield path, listener
     finally:
         listener.close()
-        os.unlink(path)
+        if os.path.exists(path):
+            os.unlink(path)
 
 
 @contextmanager
@@ -143,19 +146,20 @@ def agent_session(tmp_path, namespace=None, seconds=20.0, bounds=None):
     """A real agent serving ``namespace`` from a thread, and the judge's session connected to it."""
     namespace = student_namespace() if namespace is None else namespace
     token = secrets.token_hex(8)
-    with listening(tmp_path) as (path, listener):
-        agent = Agent(namespace)
-        thread = threading.Thread(target=agent.serve, args=(path, token), daemon=True)
-        thread.start()
-        session = connect(listener, token, time.monotonic() + seconds, bounds)
-        session.namespace = {}
-        try:
-            yield session, namespace
-        finally:
-            if not session.gone:
-                wire.send(session.sock, {"op": "done", "seq": 0})
-            session.sock.close()
-            thread.join(10)
+    path = str(tmp_path / "agent.sock")
+    agent = Agent(namespace)
+    agent.listen(path, token)
+    thread = threading.Thread(target=agent.serve, daemon=True)
+    thread.start()
+    session = connect(path, token, time.monotonic() + seconds, bounds)
+    session.namespace = {}
+    try:
+        yield session, namespace
+    finally:
+        if not session.gone:
+            wire.send(session.sock, {"op": "done", "seq": 0})
+        session.sock.close()
+        thread.join(10)
 
 
 def proxies(session, *names):
@@ -363,12 +367,11 @@ def frame(header: dict, buffers=()) -> bytes:
 
 @contextmanager
 def hostile(tmp_path, answer, seconds=3.0):
-    """A fake kernel: connects, says hello, then answers the first request with ``answer(sock, header)``."""
+    """A fake kernel: listens, says hello, then answers the first request with ``answer(sock, header)``."""
     token = "t0ken"
     with listening(tmp_path) as (path, listener):
         def run():
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(path)
+            sock, _ = listener.accept()
             wire.send(sock, {"op": "hello", "seq": 0, "token": token})
             try:
                 header, _ = wire.receive(sock, Bounds())
@@ -381,7 +384,7 @@ def hostile(tmp_path, answer, seconds=3.0):
                 sock.close()
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
-        session = connect(listener, token, time.monotonic() + seconds)
+        session = connect(path, token, time.monotonic() + seconds)
         try:
             yield session
         finally:
@@ -481,19 +484,23 @@ def test_a_silent_trickling_or_vanishing_kernel_is_bounded_by_the_deadline(tmp_p
 def test_connect_refuses_a_peer_without_the_token_and_times_out(tmp_path):
     with listening(tmp_path) as (path, listener):
         def impostor():
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(path)
+            sock, _ = listener.accept()
             wire.send(sock, {"op": "hello", "seq": 0, "token": "guess"})
             sock.settimeout(2)
-            try:
+            with contextlib.suppress(OSError):
                 sock.recv(1)
-            except OSError:
-                pass
             sock.close()
         threading.Thread(target=impostor, daemon=True).start()
+        with pytest.raises(KernelGone, match="something else than the agent's hello"):
+            connect(path, "the-real-token", time.monotonic() + 1.0)
+    started = time.monotonic()
+    with pytest.raises(KernelGone, match="never opened"):  # nobody listens: bounded by the deadline
+        connect(str(tmp_path / "nobody.sock"), "token", time.monotonic() + 1.0)
+    assert time.monotonic() - started < 2
+    with listening(tmp_path) as (path, listener):  # a listener that never says hello
         started = time.monotonic()
-        with pytest.raises(KernelGone, match="did not start"):
-            connect(listener, "the-real-token", time.monotonic() + 1.0)
+        with pytest.raises(KernelGone, match="did not start answering"):
+            connect(path, "token", time.monotonic() + 1.0)
         assert time.monotonic() - started < 2
 
 

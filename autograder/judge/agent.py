@@ -5,10 +5,13 @@ one source, ``kernel_source()``), so it is exactly as trustworthy as the student
 can read, patch or replace it. Nothing depends on it behaving: everything it sends is decoded by the
 judge as data, under the judge's bounds and deadline, and compared there.
 
-At each test cell's place in the notebook the pipeline executes ``_nnlab_judge_agent.serve()`` in
-the kernel's main thread (so the student's functions run exactly where they would in a notebook:
-same thread, same grad mode and numpy error state). ``serve`` connects to the judge's socket in the
-scratch folder and answers, until the judge says ``done``:
+When the kernel starts, before the notebook's first cell, the agent opens a Unix socket in the
+kernel's own scratch folder and the judge connects to it once (through ``/proc/<kernel>/root`` when
+sandboxed: nothing outside the sandbox is reachable that way), so the student's code never gets to
+put anything at that path first. At each test cell's place in the notebook the pipeline executes
+``_nnlab_judge_agent.serve()`` in the kernel's main thread (so the student's functions run exactly
+where they would in a notebook: same thread, same grad mode and numpy error state), and the agent
+answers on that connection until the judge says ``done``:
 
 - ``resolve`` names: what each name of the notebook's namespace is (absent, a module, a function or
   class, data, or another object), with data sent along and callables given a handle;
@@ -87,27 +90,42 @@ class Agent:
         self.handle_of: dict[int, int] = {}     # id(object) -> handle
         self.stubs: dict[int, object] = {}      # the judge's callables, as functions here
         self.sock = None
+        self.listener = None
+        self.path, self.token = "", ""
         self.seq = 0
 
     # -- the connection ------------------------------------------------------------------------------
-    def serve(self, path: str, token: str) -> None:
-        """Answer the judge until it says ``done`` (or goes away)."""
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def listen(self, path: str, token: str) -> None:
+        """Open the socket the judge connects to (at the kernel's start, before any student code runs)."""
+        if os.path.lexists(path):
+            os.unlink(path)
+        self.path, self.token = path, token
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path if len(path.encode()) <= 100 else os.path.relpath(path))  # paths: <= 107 bytes
+        self.listener.listen(1)
+
+    def serve(self) -> None:
+        """Answer the judge until it says ``done`` (or goes away); the connection stays for the next test."""
         try:
-            if len(path.encode()) > 100:  # socket paths are limited to 107 bytes: try it relative
-                path = os.path.relpath(path)
-            self.sock.connect(path)
-            send(self.sock, {"op": "hello", "seq": 0, "token": token})
+            if self.sock is None:
+                if self.listener is None:
+                    return  # the judge is gone: nothing to serve
+                self.sock, _ = self.listener.accept()
+                self.listener.close()
+                self.listener = None
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+                send(self.sock, {"op": "hello", "seq": 0, "token": self.token})
             while True:
                 header, buffers = receive(self.sock, self.bounds)
                 if header["op"] == "done":
                     return
                 self._answer(header, buffers)
-        except (Gone, _Ended):
-            return
-        finally:
-            self.sock.close()
+        except (Gone, _Ended, OSError):
+            if self.sock is not None:
+                self.sock.close()
             self.sock = None
+            self.listener = None
 
     def _answer(self, header, buffers) -> None:
         op, seq = header["op"], header["seq"]
@@ -316,9 +334,14 @@ def _apply_filters(filters) -> None:
 AGENT = None
 
 
-def serve(path: str, token: str) -> None:
-    """What the pipeline executes at a test cell's place: answer the judge for that test."""
+def listen(path: str, token: str) -> None:
+    """Run once, when the kernel starts: the agent, listening where the judge will connect."""
     global AGENT
-    if AGENT is None:
-        AGENT = Agent()
-    AGENT.serve(path, token)
+    AGENT = Agent()
+    AGENT.listen(path, token)
+
+
+def serve() -> None:
+    """What the pipeline executes at a test cell's place: answer the judge for that test."""
+    if AGENT is not None:
+        AGENT.serve()

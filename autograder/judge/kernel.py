@@ -2,7 +2,8 @@
 
 The kernel cannot import ``autograder`` (the sandbox shows it no repository), so the agent arrives as
 text: ``codec``, ``wire`` and ``agent`` joined into one module, executed once, silently, when the
-kernel starts (``bootstrap_code``). At each test cell's place the pipeline executes ``serve_code``.
+kernel starts (``bootstrap_code``, which also opens the socket the judge connects to). At each
+test cell's place the pipeline executes ``serve_code``.
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ def kernel_source() -> str:
     return "\n\n".join((HERE / part).read_text() for part in PARTS)
 
 
-def bootstrap_code() -> str:
-    """Code that defines the agent module in the kernel (run once, silently, before the notebook)."""
+def bootstrap_code(path: str, token: str) -> str:
+    """Code that defines the agent module in the kernel and opens its socket at ``path`` (the
+    kernel's view of it); run once, silently, before the notebook's first cell."""
     return ("import sys as _s, types as _t\n"
             f"_m = _t.ModuleType({MODULE!r})\n"
             f"exec(compile({kernel_source()!r}, '<nnlab judge agent>', 'exec'), _m.__dict__)\n"
             f"_s.modules[{MODULE!r}] = _m\n"
+            f"_m.listen({str(path)!r}, {token!r})\n"
             "del _s, _t, _m\n")
 
 
-def serve_code(path: str, token: str) -> str:
+def serve_code() -> str:
     """The line executed at a test cell's place: the agent answers the judge until the test is done."""
-    return f"__import__({MODULE!r}).serve({str(path)!r}, {token!r})"
+    return f"__import__({MODULE!r}).serve()"

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from .kernel import bootstrap_code
-from .process import JudgeProcess
+from .process import SOCKET_NAME, JudgeProcess
 from .runner import ERROR, verdict
 
 
@@ -50,17 +49,24 @@ def _synthetic(source: str):
     return made
 
 
-async def execute_judged(client, notebook, judge: JudgeProcess, deadline: float, execute_cell=None) -> dict:
+async def execute_judged(client, notebook, judge: JudgeProcess, deadline: float, *, kernel_path: str,
+                         judge_path, execute_cell=None) -> dict:
     """Run ``notebook``'s cells in ``client``'s kernel, judging each test cell; returns the report.
 
-    ``notebook`` is ``client.nb``. ``execute_cell(cell, index)``: how one cell runs (the pipeline's,
-    with its guards; by default nbclient's); returns None or why execution must stop. The report:
-    ``verdicts`` (grade id -> verdict), ``stopped`` (None, or why and where) and ``judge_notes``
-    (what in the release does not follow the test-cell contract, for the instructor's log).
+    ``notebook`` is ``client.nb``; the kernel is running. ``kernel_path``: where the agent opens its
+    socket, as the kernel sees it (its own working folder); ``judge_path``: the same socket as the
+    judge reaches it (``/proc/<kernel>/root`` + ``kernel_path`` when sandboxed), or a function of no
+    arguments that returns it once the kernel is up. ``execute_cell(cell, index)``: how one cell
+    runs (the pipeline's, with its guards; by default nbclient's); returns None or why execution
+    must stop. The report: ``verdicts`` (grade id -> verdict), ``stopped`` (None, or why and where)
+    and ``judge_notes`` (what in the release does not follow the test-cell contract, for the log).
     """
     execute_cell = execute_cell or (lambda cell, index: _plain(client, cell, index))
     verdicts: dict[str, dict] = {}
-    stopped = await _synthetic_run(execute_cell, notebook, bootstrap_code(), 0)
+    stopped = await _synthetic_run(execute_cell, notebook, judge.bootstrap_code(kernel_path), 0)
+    if not stopped and not await judge.attach_async(judge_path() if callable(judge_path) else judge_path,
+                                                    max(1.0, min(30.0, deadline - time.monotonic()))):
+        stopped = {"reason": "kernel lost", "cell": 0, "detail": "the judge could not reach the kernel"}
     for index, cell in enumerate(list(notebook.cells)):
         if stopped:
             break
@@ -135,16 +141,18 @@ async def _run(notebook, release, reference, scratch, wall_s, kernel, bounds):
     (scratch / "conn").mkdir(parents=True, exist_ok=True)
     (scratch / "home").mkdir(exist_ok=True)
     deadline = time.monotonic() + wall_s
-    judge = JudgeProcess(fixtures_of(release), tests_of(reference), scratch / "conn", bounds=bounds)
+    judge = JudgeProcess(fixtures_of(release), tests_of(reference), bounds=bounds)
     km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=str(scratch / "conn" / "kernel"))
     client = NotebookClient(notebook, km=km, kernel_name=kernel, allow_errors=True, shutdown_kernel="immediate",
                             timeout_func=lambda cell: max(1, int(deadline - time.monotonic()) + 1),
                             interrupt_on_timeout=False, startup_timeout=120)
     await asyncio.get_running_loop().run_in_executor(None, judge.start)
+    socket_path = str(scratch / "home" / SOCKET_NAME)  # unsandboxed, the kernel and the judge see one path
     try:
         env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "agg"}  # as the pipeline's kernel
         async with client.async_setup_kernel(cwd=str(scratch / "home"), env=env):
-            report = await execute_judged(client, notebook, judge, deadline)
+            report = await execute_judged(client, notebook, judge, deadline, kernel_path=socket_path,
+                                          judge_path=socket_path)
     finally:
         judge.close()
     return notebook, report

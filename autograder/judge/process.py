@@ -3,13 +3,14 @@
 Each student's tests run in a fresh process (test code seeds torch, sets warning filters, defines
 helpers: nothing of it may leak into another student's grading), forked from a server that has
 numpy, torch and nnlab loaded already (``multiprocessing``'s forkserver), so a judge starts in tens
-of milliseconds. The judge process listens on a Unix socket in the student's scratch folder
-(``judge.sock`` next to the kernel's connection files); the kernel's agent connects to it at each
-test cell (``kernel.serve_code``). The judge never connects to a path the student controls, so a
-symlink planted there leads nowhere.
+of milliseconds. The kernel's agent opens a Unix socket in the kernel's own working folder when the
+kernel starts (``bootstrap_code``), and the judge connects to it at once (``attach``), before any
+student code has run, and keeps that one connection: through ``/proc/<kernel>/root`` when
+sandboxed, so whatever the student later puts at that path, nothing outside the sandbox is reached.
 
 Pipeline and judge talk over a ``multiprocessing`` pipe (both are the instructor's processes):
-``test <grade id> <seconds left>`` in, a verdict (plain data, ``runner.verdict``) out.
+``attach <path>``, then ``test <grade id> <seconds left>`` in, a verdict (plain data,
+``runner.verdict``) out.
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ import asyncio
 import multiprocessing
 import os
 import secrets
-import socket
 import time
-from pathlib import Path
 
 # Loaded once in the server, so no judge pays for them: torch.optim's first step alone imports
 # torch._dynamo (seconds). Imports only: the server runs no torch operation (no thread pool to fork).
 PRELOAD = ("numpy", "torch", "torch.optim", "torch._dynamo", "matplotlib.pyplot", "tqdm.auto", "nnlab",
            "nnlab.check", "nnlab.datasets", "autograder.judge.runner")
-SOCKET_NAME = "judge.sock"
+SOCKET_NAME = ".nnlab-judge.sock"  # in the kernel's working folder (the sandbox's own tmpfs)
 _context = None
 
 
@@ -61,12 +60,13 @@ def _findable(module: str) -> bool:
 
 
 def _judge_main(conn, spec: dict) -> None:
-    """The judge process: fixtures once, then one test per request, until ``close``."""
+    """The judge process: fixtures once; then ``attach`` (connect to the kernel's agent) and one test
+    per request, until ``close``."""
     import resource
 
     from .codec import Bounds
     from .runner import ERROR, Judge, verdict
-    from .session import KernelGone, connect
+    from .session import KernelGone, handshake, open_connection
     from .wire import send
 
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # fixture cells see what the kernel sees: static explorers
@@ -77,72 +77,74 @@ def _judge_main(conn, spec: dict) -> None:
         torch.set_num_threads(max(1, int(spec.get("threads", 1))))
     except ImportError:
         pass
-    folder = Path(spec["folder"])
-    os.chdir(folder)  # bind by a short relative name: socket paths are limited to 107 bytes
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(SOCKET_NAME)
-    os.chmod(SOCKET_NAME, 0o666)  # the kernel may run as another (unprivileged) user
-    listener.listen(4)
     bounds = Bounds(**spec.get("bounds", {}))
     judge = Judge(spec["fixtures"], spec["tests"])
     judge.run_fixtures()
     conn.send({"op": "ready", "fixture_errors": judge.fixture_errors})
+    sock = session = None
     while True:
         try:
             message = conn.recv()
         except EOFError:
             return
-        if message.get("op") != "test":
+        op = message.get("op")
+        deadline = time.monotonic() + float(message.get("seconds", 0))
+        if op == "attach":
+            try:
+                sock = open_connection(message["path"], deadline)
+                conn.send({"op": "attached"})
+            except KernelGone as gone:
+                judge.lost = str(gone)
+                conn.send({"op": "lost", "why": str(gone)})
+            continue
+        if op != "test":
             return
-        grade_id, seconds = message["grade_id"], float(message["seconds"])
-        deadline = time.monotonic() + seconds
+        grade_id = message["grade_id"]
         if grade_id not in judge.tests:
-            conn.send(verdict(ERROR, ename="GradingError", evalue=f"no test {grade_id!r} in the gradebook"))
+            conn.send({**verdict(ERROR, ename="GradingError", evalue=f"no test {grade_id!r} in the gradebook"),
+                       "judge_notes": judge.notes()})
             continue
-        try:
-            session = connect(listener, spec["token"], deadline, bounds)
-        except KernelGone as gone:
-            judge.lost = judge.lost or str(gone)
-            conn.send({**judge.run_test(grade_id, None), "judge_notes": judge.notes()})
-            continue
-        try:
-            result = judge.run_test(grade_id, session)
-            if not session.gone:
-                try:
-                    send(session.sock, {"op": "done", "seq": 0}, (), time.monotonic() + 5)
-                except OSError:
-                    pass
-        finally:
-            session.sock.close()
-        result["judge_notes"] = judge.notes()
-        conn.send(result)
+        if session is None and sock is not None and not judge.lost:
+            try:
+                session = handshake(sock, spec["token"], deadline, bounds)
+            except KernelGone as gone:
+                judge.lost = str(gone)
+        if session is not None:
+            session.deadline = deadline
+        result = judge.run_test(grade_id, session if session is not None and not session.gone else None)
+        if session is not None and not session.gone:
+            try:
+                send(session.sock, {"op": "done", "seq": 0}, (), time.monotonic() + 5)
+            except OSError:
+                session.gone = "the kernel stopped reading"
+        conn.send({**result, "judge_notes": judge.notes()})
 
 
 class JudgeProcess:
-    """The pipeline's handle on one student's judge (start, run tests, close)."""
+    """The pipeline's handle on one student's judge: ``start``, ``attach`` to the kernel, ``run_test``."""
 
-    def __init__(self, fixtures: list[str], tests: dict[str, str], folder: Path, *, bounds: dict | None = None,
+    def __init__(self, fixtures: list[str], tests: dict[str, str], *, bounds: dict | None = None,
                  memory_bytes: int | None = None, threads: int = 1):
-        self.folder = Path(folder)
         self.token = secrets.token_hex(16)
-        self.spec = {"fixtures": list(fixtures), "tests": dict(tests), "folder": str(self.folder),
-                     "token": self.token, "bounds": bounds or {}, "memory_bytes": memory_bytes, "threads": threads}
+        self.spec = {"fixtures": list(fixtures), "tests": dict(tests), "token": self.token,
+                     "bounds": bounds or {}, "memory_bytes": memory_bytes, "threads": threads}
         self.conn = None
         self.process = None
         self.fixture_errors: list[str] = []
         self.notes: list[str] = []
 
-    @property
-    def socket_path(self) -> str:
-        return str(self.folder / SOCKET_NAME)
+    def bootstrap_code(self, kernel_path: str) -> str:
+        """What the kernel runs first: the agent, listening at ``kernel_path`` (its own view of the path)."""
+        from .kernel import bootstrap_code
+        return bootstrap_code(kernel_path, self.token)
 
     def serve_code(self) -> str:
         from .kernel import serve_code
-        return serve_code(self.socket_path, self.token)
+        return serve_code()
 
-    def start(self, timeout: float = 120) -> None:
+    def start(self, timeout: float = 300) -> None:
+        """Fork the judge and run the release's fixture cells in it."""
         ctx = context()
-        self.folder.mkdir(parents=True, exist_ok=True)
         ours, theirs = ctx.Pipe()
         self.process = ctx.Process(target=_judge_main, args=(theirs, self.spec), daemon=True)
         self.process.start()
@@ -154,6 +156,17 @@ class JudgeProcess:
         ready = ours.recv()
         self.fixture_errors = list(ready.get("fixture_errors", []))
         self.notes = list(self.fixture_errors)
+
+    def attach(self, judge_path: str, seconds: float = 30) -> bool:
+        """Connect the judge to the agent's socket at ``judge_path`` (the judge's view: through
+        ``/proc/<kernel>/root`` when sandboxed); right after the bootstrap, before any student code."""
+        try:
+            self.conn.send({"op": "attach", "path": str(judge_path), "seconds": seconds})
+            if self.conn.poll(seconds + 30):
+                return self.conn.recv().get("op") == "attached"
+        except (EOFError, OSError):
+            pass
+        return False
 
     def run_test(self, grade_id: str, seconds: float) -> dict:
         """The verdict of test ``grade_id`` (blocking); the kernel must be serving meanwhile."""
@@ -172,6 +185,9 @@ class JudgeProcess:
     async def run_test_async(self, grade_id: str, seconds: float) -> dict:
         return await asyncio.get_running_loop().run_in_executor(None, self.run_test, grade_id, seconds)
 
+    async def attach_async(self, judge_path: str, seconds: float = 30) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self.attach, judge_path, seconds)
+
     def close(self) -> None:
         if self.conn is not None:
             try:
@@ -186,7 +202,3 @@ class JudgeProcess:
                 self.process.kill()
                 self.process.join(2)
             self.process = None
-        try:
-            os.unlink(self.socket_path)
-        except OSError:
-            pass

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import socket
 import sys
 import time
 import warnings
@@ -396,22 +398,41 @@ def _name(value) -> str:
     return name[:100] if type(name) is str else "function"
 
 
-def connect(listener, token: str, deadline: float, bounds: Bounds | None = None) -> Session:
-    """Accept the agent's connection on ``listener`` and check its token; ``KernelGone`` if it never comes."""
+def open_connection(path: str, deadline: float):
+    """Connect to the agent's socket at ``path`` (the judge's view of it), retrying until ``deadline``.
+
+    Called once per kernel, right after the agent opened the socket and before any student code ran.
+    A path longer than a socket address allows is reached from its folder.
+    """
+    folder, name = os.path.split(path)
+    address = path if len(path.encode()) <= 100 else name
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise KernelGone("the kernel did not start answering the judge in time")
-        listener.settimeout(left)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock, _ = listener.accept()
+            if address is name:
+                os.chdir(folder)  # only in the judge's own process
+            sock.connect(address)
+            return sock
         except OSError:
-            raise KernelGone("the kernel did not start answering the judge in time") from None
-        try:
-            header, _ = wire.receive(sock, bounds or Bounds(), min(deadline, time.monotonic() + 30))
-        except (wire.Gone, wire.Silent, Malformed):
             sock.close()
-            continue
-        if header.get("op") == "hello" and header.get("token") == token:
-            return Session(sock, deadline, bounds)
+            if time.monotonic() >= deadline:
+                raise KernelGone("the judge could not reach the kernel (its socket never opened)") from None
+            time.sleep(0.02)
+
+
+def handshake(sock, token: str, deadline: float, bounds: Bounds | None = None) -> Session:
+    """Wait for the agent's hello on a connection (it comes at the first test); a ``Session`` on it."""
+    try:
+        header, _ = wire.receive(sock, bounds or Bounds(), deadline)
+    except (wire.Gone, wire.Silent, Malformed) as error:
         sock.close()
+        raise KernelGone(f"the kernel did not start answering the judge ({error})") from None
+    if header.get("op") != "hello" or header.get("token") != token:
+        sock.close()
+        raise KernelGone("the kernel answered the judge with something else than the agent's hello")
+    return Session(sock, deadline, bounds)
+
+
+def connect(path: str, token: str, deadline: float, bounds: Bounds | None = None) -> Session:
+    """``open_connection`` and ``handshake`` at once (the agent must be serving)."""
+    return handshake(open_connection(path, deadline), token, deadline, bounds)
