@@ -70,6 +70,17 @@ def make_class(course: Path, url: str, lesson: str, students: int) -> Path:
     return release_dir
 
 
+def database_activity(url: str) -> dict[str, int]:
+    """PostgreSQL's own counters for the gradebook's database: committed transactions, sessions opened."""
+    import sqlalchemy
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as connection:
+        row = connection.execute(sqlalchemy.text("select xact_commit, sessions from pg_stat_database "
+                                                 "where datname = current_database()")).one()
+    engine.dispose()
+    return {"xact_commit": int(row[0]), "sessions": int(row[1])}
+
+
 def summary(values: list[float]) -> str:
     if not values:
         return f"{'-':>8} {'-':>8} {'-':>8}"
@@ -101,6 +112,7 @@ def main() -> None:
                                      f"--concurrency={args.concurrency}", "--loglevel=WARNING"], cwd=ROOT, env=env,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True) for log in logs]
         try:
+            before = database_activity(url)
             started = time.perf_counter()
             graded = subprocess.run([sys.executable, "-m", "autograder.taskqueue", "grade", args.lesson,
                                      f"--broker={redis.url}", f"--release-dir={release_dir}", "--stall=600",
@@ -115,6 +127,7 @@ def main() -> None:
             raise SystemExit(f"grading failed:\n{graded.stdout[-3000:]}\n{graded.stderr[-3000:]}")
         ledger = db.Ledger(url)
         entries = ledger.all(args.lesson)
+        after = database_activity(url)
         import sqlalchemy
         with ledger.engine.connect() as connection:
             stamps = [row[0].timestamp() for row in connection.execute(sqlalchemy.text(
@@ -138,6 +151,9 @@ def main() -> None:
         print(f"\nrecording rate: {len(stamps) / max(span, 1e-9):.2f} recordings/s over {span:.0f} s "
               f"({args.workers * args.concurrency} recorders at once at most); one recording "
               f"{statistics.mean(r['record_s'] for r in results):.2f} s on average")
+    commits, sessions = (after[k] - before[k] for k in ("xact_commit", "sessions"))
+    print(f"PostgreSQL per submission: {commits / args.students:.0f} transactions, {sessions / args.students:.1f} "
+          f"connections opened ({commits / wall:.0f} transactions/s, {sessions / wall:.1f} connections/s in this run)")
     print(f"every student recorded exactly once: {'yes' if once else 'NO'}")
     from collections import Counter
     scores = Counter(r["score"] for r in results)
