@@ -1,11 +1,15 @@
 """Grading across machines: one Celery task per submission, through a Redis broker, recorded into PostgreSQL.
 
-    python -m autograder worker --broker redis://:password@redis:6379/0          # on every grading machine
-    python -m autograder grade 02_perceptron --broker redis://:password@redis:6379/0
+    python -m autograder.taskqueue worker --broker redis://:password@redis:6379/0     # on every grading machine
+    python -m autograder.taskqueue grade 02_perceptron --broker redis://:password@redis:6379/0
+    python -m autograder.taskqueue grade 02_perceptron --processes 4     # no broker: 4 local recorders
+
+(``python -m autograder grade`` offers the same through ``--broker`` once the pipeline's command line
+is wired to this module.)
 
 The instructor's ``grade --broker`` queues one task per submission that is not graded yet (same
 fingerprint as in the ledger, ``db.Ledger``) and follows the ledger until every one is recorded.
-A worker (``python -m autograder worker``: a Celery worker, ``--concurrency`` processes on its
+A worker (``… worker``: a Celery worker, ``--concurrency`` processes on its
 machine) takes a task, reads the submission from the class folder (shared by every machine:
 ``NNLAB_COURSE_DIR`` on a shared volume), reads, restores, executes and judges it in the same
 sandbox as a local run, and records it into the PostgreSQL gradebook once (``Ledger.record``).
@@ -238,7 +242,7 @@ def grade_task(self, spec: dict) -> dict:
 
 def run_worker(broker: str, course_root: Path, *, concurrency: int, visibility_s: float, loglevel: str = "WARNING",
                name: str | None = None) -> None:
-    """``python -m autograder worker``: a Celery worker on the class folder's queue (returns when stopped)."""
+    """``python -m autograder.taskqueue worker``: a Celery worker on the class folder's queue (returns when stopped)."""
     check_broker(broker)
     db.check(db.url(course_root))
     configure(broker, visibility_s)
@@ -324,7 +328,7 @@ def grade(pipeline, broker: str, *, stall_s: float = 600, poll_s: float = 0.5, l
         if waiting and time.monotonic() - last_progress > stall_s:
             raise GraderError(f"{len(waiting)} of {len(todo)} submissions not graded: nothing was recorded for "
                               f"{stall_s:g} s. Are workers running on queue {queue_name(course.root)} "
-                              f"(python -m autograder worker --broker …)? Run the same command again to resume: "
+                              f"(python -m autograder.taskqueue worker --broker …)? Run the same command again to resume: "
                               f"the {done} graded are kept.")
     return _finish(pipeline, ledger, subs)
 
@@ -374,7 +378,7 @@ def stop_zygote() -> None:
 
 
 def main(argv=None) -> int:
-    """``python -m autograder.taskqueue {grade,worker}`` (``python -m autograder`` offers the same commands)."""
+    """``python -m autograder.taskqueue {grade,worker}``."""
     import argparse
 
     from .paths import course_dir
