@@ -108,7 +108,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 break
             if await self.provisioner.poll() is not None:
                 return  # it died: nbclient reports a dead kernel
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)  # each look scans /proc: not more often
         else:
             raise TimeoutError("the kernel did not open its sockets in time")
         if sandbox.as_root():
