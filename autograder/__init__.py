@@ -8,10 +8,10 @@ belongs to exactly one of them:
     submission.py        the student's folder: which file is the notebook, the timestamp   (never follows a link)
     intake.py            bytes -> notebook, or a refusal                (size, depth, cell count, JSON, nbformat)
     restore.py           the instructor's tests and metadata back in, the student's answers kept
-    policy.py            the static tampering scan (removed by the judge, issue 14)
     sandbox.py           the kernel's command line: bubblewrap, tmpfs, rlimits, an unprivileged user
     bounds.py            the whole sandbox measured from outside: memory of the tree, processes, files
-    execute.py           runs the notebook; produces an ``Execution`` (outputs, replies, ``Stop``), no grades
+    execute.py           runs the notebook without its test cells; produces an ``Execution`` (outputs, replies, ``Stop``)
+    judge/               the test cells, hidden parts included, run outside the kernel against its state (issue 14)
     verdict.py           ``Execution`` -> the notebook nbgrader records, and the ``Problem``s to report
     sanitise.py          nothing the student wrote runs in the formgrader or the feedback (nh3)
     gradebook.py         the single gradebook writer: nbgrader's autograde (not executing) and feedback
@@ -27,7 +27,8 @@ Where a new defence goes: against a file or its name, ``submission`` or ``collec
 that are not a sound notebook, ``intake`` (raise ``intake.Refused`` with a ``Reason``); against
 grading claims in the notebook, ``restore``; against what student code does while it runs,
 ``sandbox`` (walls) or ``bounds`` (budgets, returning a ``Stop``); against what its outputs claim,
-``verdict``; against what reaches a browser, ``sanitise``. A new kind of failure gets a ``Reason``.
+``verdict``; against what its functions hand a test, ``judge.codec`` (plain data only, bounded);
+against what reaches a browser, ``sanitise``. A new kind of failure gets a ``Reason``.
 Anything a layer cannot handle for one student is caught in ``pipeline`` and becomes that student's
 ``grader-error``, with the traceback in the instructor's log.
 """

@@ -38,7 +38,8 @@ def grade(args) -> int:
                     disk_bytes=int(args.disk * MIB))
     options = Options(workers=args.workers, limits=limits, sandboxed=not args.no_sandbox,
                       feedback=not args.no_feedback, force=args.force, stop_after=args.stop_after,
-                      release_dir=args.release_dir, fault_for=frozenset(args.fault_for or ()))
+                      release_dir=args.release_dir, fault_for=frozenset(args.fault_for or ()),
+                      in_kernel_tests=args.in_kernel_tests_benchmark_only)
     if args.no_sandbox:
         print("WARNING: --no-sandbox: student code runs with resource limits only; it can read the "
               "solutions and the gradebook and reach the network.", file=sys.stderr)
@@ -78,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
                       help="MiB a notebook may write (its working folder is a tmpfs of this size)")
     step.add_argument("--no-sandbox", action="store_true", help="without bubblewrap: resource limits only")
     step.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
+    step.add_argument("--in-kernel-tests-benchmark-only", action="store_true",
+                      help="UNSAFE, for benchmarks/grading.py's comparison only: run the test cells inside the "
+                           "student's kernel (the old path) instead of the judge")
     step.add_argument("--force", action="store_true", help="regrade students already graded")
     step.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # test hook: simulate a crash
     step.add_argument("--fault-for", action="append", help=argparse.SUPPRESS)  # test hook: a grader fault

@@ -15,18 +15,28 @@ and only ever reads what it controls:
 - every byte of output counts against one budget (``Limits.output_bytes``): a display, a stream, and
   an ``update_display_data`` counted once per output it rewrites; past it, outputs are cut and the
   report says so;
-- a graded test cell first drops `nnlab` and `numpy.testing` from `sys.modules`, so the test's own
-  `from nnlab import check` gets fresh, unpatched helpers whatever the student code did;
+- the test cells never enter the kernel (issue 14): at a test cell's place the kernel executes the
+  judge's ``serve`` line instead, and the student's judge process (``judge.process``) runs the test,
+  hidden part included, against the kernel's state at that point, through proxies; its verdict
+  becomes the test cell's outputs. The agent that answers the judge is sent in before the first
+  cell, and the judge connects to its socket (through ``/proc/<kernel>/root``) before any student
+  code runs;
 - each cell's reply status is recorded; widget comms (which can swallow outputs) are ignored.
 
-The result is an ``Execution``: the executed notebook, each cell's reply, the ``Stop`` (if any) and
-what was cut. ``verdict`` turns it into grades; the judge of issue 14 will take the same record.
+The result is an ``Execution``: the executed notebook, each cell's reply (a judged test cell's:
+"ok" when its verdict is passed), the ``Stop`` (if any) and what was cut. ``verdict`` turns it into
+grades.
+
+``judge=None`` keeps the old path, in which the test cells ran in the student's kernel behind
+``GUARD``: **for ``benchmarks/grading.py``'s comparison only**. It is not safe against a student
+(issue 14 lists how such tests were made to pass), and nothing else uses it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import stat
@@ -46,8 +56,8 @@ from . import cells as nb
 from .limits import Limits
 from .outcomes import Reason, Stop, exit_stop
 
-# Prepended to every graded test cell: fresh helpers for the test, and the zombies of processes
-# the grader killed after earlier cells reaped (they would still count against the process limit).
+# The old path only (``judge=None``, benchmarks/grading.py's comparison): prepended to every test cell
+# run in the kernel. Fresh helpers for the test, and the zombies of killed processes reaped.
 GUARD = ("import sys as _grader_sys, os as _grader_os\n"
          "[_grader_sys.modules.pop(_m) for _m in list(_grader_sys.modules)"
          " if _m == 'nnlab' or _m.startswith(('nnlab.', 'numpy.testing'))]\n"
@@ -67,6 +77,11 @@ def is_test_cell(cell) -> bool:
     return nb.is_test(cell)
 
 
+class JudgeFailed(Exception):
+    """The instructor's side of judging failed before any student code ran (not a RuntimeError, which
+    ``execute`` reads as a kernel that did not start): the pipeline records that student's grader error."""
+
+
 @dataclass
 class Execution:
     """What one run of a notebook left: the notebook (executed in place), replies, why it stopped."""
@@ -75,6 +90,7 @@ class Execution:
     stop: Stop | None = None
     cut: bool = False                                        # outputs were cut at the budget
     kernel_log: str = ""
+    judge_notes: list = field(default_factory=list)          # for the instructor's log (judge.runner)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -195,10 +211,13 @@ class LogTail:
 
 
 async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: int | None, sandboxed: bool,
-                  hidden: list[Path]) -> Execution:
+                  hidden: list[Path], judge=None) -> Execution:
     """Run every code cell of ``notebook`` (in place) in a fresh kernel; return what happened.
 
     ``uid``: the unprivileged user the kernel runs as (when grading as root), else None.
+    ``judge``: the student's ``judge.process.JudgeProcess`` (not started yet: it starts, and runs the
+    release's fixture cells, while the kernel starts); it judges every test cell. None: the old
+    in-kernel tests, for the benchmark's comparison only.
     """
     home = sandbox.prepare_scratch(scratch, uid)
     connection = scratch / "kernel.json"
@@ -227,6 +246,7 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
     if not sandboxed:  # bwrap sets the sandbox's environment itself
         launch["env"] = {**sandbox.environment(home, limits), "PATH": os.environ.get("PATH", "")}
     watcher, current = None, {"cell": None}
+    starting = asyncio.get_running_loop().run_in_executor(None, judge.start) if judge is not None else None
     try:
         async with client.async_setup_kernel(**launch):
             log.close_writer()  # the kernel holds the pipe now; EOF comes when the sandbox is gone
@@ -235,14 +255,20 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
             stopped: list[Stop] = []
             watcher = asyncio.ensure_future(_watch(root, kernel_process if sandboxed else None, limits,
                                                    current, stopped))
-            for index, cell in enumerate(notebook.cells):
+            if judge is not None:
+                run.stop = await _attach(client, km, judge, starting, home, kernel_process if sandboxed else None,
+                                         limits, deadline)
+            for index, cell in enumerate(notebook.cells if run.stop is None else []):
                 if cell.cell_type != "code":
                     continue
                 current["cell"] = index
                 if time.monotonic() >= deadline:
                     run.stop = Stop(Reason.TIMEOUT, index, f"limit {limits.wall_s:g} s for the whole notebook")
                     break
-                run.stop = await _execute_cell(client, km, cell, index, limits)
+                if judge is not None and nb.is_test(cell):
+                    run.stop = await _judge_cell(client, km, judge, cell, index, limits, deadline, run)
+                else:
+                    run.stop = await _execute_cell(client, km, cell, index, limits)
                 # nothing the student started may outlive its cell: no fork bomb, no daemon
                 # waiting to tamper with the tests that follow
                 if kernel_process:
@@ -257,14 +283,72 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
         if watcher:
             watcher.cancel()
         await _shut_down(km)
+        if judge is not None:
+            if starting is not None:
+                with contextlib.suppress(Exception):
+                    await starting
+            run.judge_notes = list(judge.notes)
+            judge.close()
         log.close_writer()
         run.kernel_log = log.text()
     run.cut = client.flooded or _trim_to_budget(notebook, limits.output_bytes)
     return run
 
 
+async def _attach(client, km, judge, starting, home: Path, kernel: int | None, limits: Limits,
+                  deadline: float) -> Stop | None:
+    """Send the judge's agent into the fresh kernel (before any student code), wait for the judge
+    process to be ready, and connect it to the agent's socket; why execution must stop, if it must."""
+    from .judge.process import SOCKET_NAME
+    inside = f"{sandbox.WORKDIR if kernel else home}/{SOCKET_NAME}"  # the kernel's view of the socket
+    stop = await _synthetic(client, km, judge.bootstrap_code(inside), 0, limits)
+    if stop:
+        return stop
+    try:
+        await starting
+    except Exception as error:
+        raise JudgeFailed(f"the judge process did not start: {type(error).__name__}: {error}") from error
+    seconds = max(1.0, min(30.0, deadline - time.monotonic()))
+    reached = f"/proc/{kernel}/root{inside}" if kernel else inside
+    if not await judge.attach_async(reached, seconds):  # no student code has run yet: the grader's fault
+        raise JudgeFailed(f"the judge could not connect to the kernel's agent at {reached}")
+    return None
+
+
+async def _judge_cell(client, km, judge, cell, index: int, limits: Limits, deadline: float, run) -> Stop | None:
+    """A test cell: the kernel serves the judge while the judge runs the test; the verdict becomes
+    the cell's outputs (``judge.outputs``) and its reply."""
+    from .judge.outputs import test_outputs
+    from .judge.runner import PASSED
+    client.current = cell
+    serving = asyncio.ensure_future(_synthetic(client, km, judge.serve_code(), index, limits))
+    result = await judge.run_test_async(nb.grade_id(cell), deadline - time.monotonic())
+    stop = await serving
+    cell.outputs = test_outputs(result)
+    run.replies[index] = "ok" if result.get("status") == PASSED else "error"
+    return stop
+
+
+async def _synthetic(client, km, source: str, index: int, limits: Limits) -> Stop | None:
+    """Execute a cell the grader adds (the agent, the judge's serve line): appended to the notebook
+    while it runs (nbclient stores an executed cell's outputs by index), never in the kernel's history,
+    then taken out again; its outputs (what student code printed during a test) are dropped."""
+    cell = nbformat.v4.new_code_cell(source)
+    notebook = client.nb
+    notebook.cells.append(cell)
+    try:
+        await client.async_execute_cell(cell, len(notebook.cells) - 1, store_history=False)
+    except CellTimeoutError:
+        return Stop(Reason.TIMEOUT, index, f"limit {limits.wall_s:g} s for the whole notebook")
+    except DeadKernelError:
+        return exit_stop(await _exit_status(km), index)
+    finally:
+        notebook.cells[:] = [c for c in notebook.cells if c is not cell]
+    return None
+
+
 async def _execute_cell(client, km, cell, index, limits: Limits) -> Stop | None:
-    """Execute one cell (a test cell behind the guard); say why execution must stop, if it must."""
+    """Execute one cell (on the old path, a test cell behind the guard); say why execution must stop."""
     source = cell.source
     if nb.is_test(cell):
         cell.source = GUARD + "\n" + source

@@ -20,7 +20,6 @@ class Reason(str, Enum):
     MISSING = "missing-notebook"
     UNREADABLE = "unreadable-notebook"     # not JSON, not a notebook, broken structure
     REFUSED = "refused-notebook"           # too large, too many cells, nested too deeply
-    TAMPERING = "tampering"                # the static scan (goes with the judge, issue 14)
     # execution stopped
     TIMEOUT = "timeout"
     CPU = "cpu-limit"

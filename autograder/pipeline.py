@@ -1,9 +1,10 @@
 """Grade every submission of one lesson: read, restore, execute (in parallel, sandboxed), decide, record.
 
 For each student, in the main thread: read the notebook in bounded time and memory (``intake``),
-restore the instructor's cells (``restore``), scan it (``policy``). Then the notebooks that may run
-go to a pool of workers, each executing one notebook at a time in its own sandboxed kernel
-(``execute``). As each execution finishes, the main thread (the only gradebook writer) turns it into
+restore the instructor's cells (``restore``). Then the notebooks go to a pool of workers, each
+executing one notebook at a time in its own sandboxed kernel (``execute``) with the student's own
+judge process beside it (``judge``), which runs the test cells, hidden parts included, outside the
+kernel: the student's code can change what its functions return, never how they are judged. As each execution finishes, the main thread (the only gradebook writer) turns it into
 nbgrader's verdict (``verdict``), records it, sanitised (``gradebook``, ``sanitise``), writes
 feedback, and then, atomically, the student's result file.
 
@@ -36,9 +37,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import bounds, intake, policy, restore, sandbox, submission, verdict
+from . import bounds, intake, restore, sandbox, submission, verdict
 from . import cells as nb
 from .execute import execute
+from .judge import process as judges
+from .judge.notebook import fixtures_of, tests_of
 from .gradebook import Recorder
 from .limits import Limits
 from .outcomes import Problem, Reason
@@ -55,6 +58,9 @@ class Options:
     stop_after: int | None = None     # test hook: exit abruptly after recording this many students
     release_dir: Path | None = None   # where the release notebooks are (default: nbgrader's, lessons/)
     fault_for: frozenset = frozenset()  # test hook: students whose recording fails inside the grader
+    # benchmarks/grading.py's comparison ONLY: the old path, test cells run inside the student's kernel
+    # (unsafe: issue 14 lists how a student made such tests pass); never for a class
+    in_kernel_tests: bool = False
 
 
 @dataclass
@@ -82,7 +88,9 @@ class Pipeline:
         self.recorder.trusted = {c.source for c in self.release.cells}
         self.reference = restore.with_hidden_tests(self.release, self.recorder.test_sources())
         self.tests = {nb.grade_id(c): nb.points(c) for c in self.reference.cells if nb.is_test(c)}
+        self.fixtures, self.test_sources = fixtures_of(self.release), tests_of(self.reference)
         self.settings = json.dumps({"limits": options.limits.as_dict(), "sandboxed": options.sandboxed,
+                                    "judged": not options.in_kernel_tests,
                                     "reference": hashlib.sha256(nbformat.writes(self.reference).encode()).hexdigest()})
 
     def _release_path(self) -> Path:
@@ -114,6 +122,8 @@ class Pipeline:
                  f"{'' if self.options.sandboxed else ' WITHOUT SANDBOX'}")
         self.log(f"bounds per submission: {self.options.limits.as_dict()}; memory counted over the whole "
                  f"process tree, polled{f' ({why})' if why else ''}", also_console=False)
+        if todo and not self.options.in_kernel_tests:
+            judges.warm_up()  # the judges' server loads numpy and torch while the notebooks are read
         for job in todo:
             self._prepare(job)
         self._run(todo, total=len(todo))
@@ -157,10 +167,12 @@ class Pipeline:
         try:
             run = asyncio.run(execute(job.notebook, scratch, kernel=self._kernel(), limits=self.options.limits,
                                       uid=uid, sandboxed=self.options.sandboxed,
-                                      hidden=[REPOSITORY, self.course.root]))
+                                      hidden=[REPOSITORY, self.course.root], judge=self._judge()))
             job.problems += verdict.problems(run)
             job.notebook, notes = verdict.for_nbgrader(run)
             job.notes += notes
+            for note in run.judge_notes:  # the release's own, the same for every student: the log only
+                self.log(f"{job.submission.student}: judge: {note}", also_console=False)
             if run.stop or run.cut:
                 self.log(f"{job.submission.student}: {'; '.join(p.detail for p in verdict.problems(run))}; "
                          f"kernel output: {run.kernel_log[-300:]!r}", also_console=False)
@@ -175,20 +187,28 @@ class Pipeline:
         job.seconds = time.monotonic() - started
         return job
 
+    def _judge(self):
+        """A judge process for one student (started by ``execute``), or None on the old path."""
+        if self.options.in_kernel_tests:
+            return None
+        limits = self.options.limits
+        return judges.JudgeProcess(self.fixtures, self.test_sources, threads=limits.threads,
+                                   memory_bytes=2 * limits.memory_bytes)
+
     def _kernel(self) -> str:
         return self.reference.metadata.get("kernelspec", {}).get("name", "python3")
 
     # -- before execution ------------------------------------------------------------------------
 
     def _prepare(self, job: Job) -> None:
-        """Read, restore and scan the submission; decide whether it runs or is recorded as is."""
+        """Read and restore the submission; decide whether it runs or is recorded as is."""
         try:
-            self._read_restore_scan(job)
+            self._read_restore(job)
         except Exception as error:
             self._grader_error(job, "reading", error)
             job.notebook, job.run = verdict.unrun(self.reference, "the grader could not read this notebook"), False
 
-    def _read_restore_scan(self, job: Job) -> None:
+    def _read_restore(self, job: Job) -> None:
         sub = job.submission
         job.notes += sub.notes
         if sub.notebook is None:
@@ -203,25 +223,7 @@ class Pipeline:
             return
         restored, restored_notes = restore.restore(student, self.reference, self.release)
         job.notes += notes + restored_notes + uncompilable(restored)
-        found = policy.violations(self._student_code(restored), self._instructor_code(), self._test_code())
-        if found:
-            job.problems.append(Problem(Reason.TAMPERING, "; ".join(found[:5])))
-            job.notebook = verdict.unrun(restored, "not graded: the notebook tampers with the grading ("
-                                         + "; ".join(found[:5]) + ")")
-            return
         job.notebook, job.run = restored, True
-
-    def _student_code(self, restored) -> list[str]:
-        """Code cells the student wrote or changed: answers and any cell not identical to the release's."""
-        released = {c.source for c in self.release.cells if c.cell_type == "code"}
-        return [c.source for c in restored.cells if c.cell_type == "code" and not nb.is_test(c)
-                and (nb.is_answer(c) or c.source not in released)]
-
-    def _instructor_code(self) -> list[str]:
-        return [c.source for c in self.reference.cells if c.cell_type == "code" and not nb.is_answer(c)]
-
-    def _test_code(self) -> list[str]:
-        return [c.source for c in self.reference.cells if nb.is_test(c)]
 
     # -- recording (main thread only: the single gradebook writer) ----------------------------------
 

@@ -14,8 +14,9 @@ nbgrader records exactly the verdict decided outside the sandbox:
   handed a value it refuses;
 - a test that did not run (the notebook stopped earlier) gets an error saying why.
 
-This is the seam the judge of issue 14 replaces: it will decide each test cell's outcome from data
-the kernel sends back, and hand ``for_nbgrader`` the same per-cell verdicts.
+The judge (issue 14) decides each test cell's outcome outside the kernel; ``execute`` writes its
+verdict as the cell's outputs (``judge.outputs``) and reply, and the rules above then apply as they
+did to a test run in the kernel.
 """
 
 from __future__ import annotations

@@ -3,14 +3,18 @@
     .venv/bin/python benchmarks/grading.py [--students 40] [--workers N] [--lesson 02_perceptron]
 
 One generated class (the lesson's model answers, blank releases, half-right and plausible-but-wrong
-answers, in turn) is graded three times on this machine, each in a fresh course folder:
+answers, in turn) is graded four times on this machine, each in a fresh course folder:
 
 1. plain `nbgrader autograde <lesson>`: one submission after another, no isolation;
 2. `python -m autograder grade --no-sandbox`: the pipeline, parallel, resource limits only;
-3. `python -m autograder grade`: the pipeline, parallel, in bubblewrap.
+3. `python -m autograder grade`: the pipeline, parallel, in bubblewrap, the test cells judged outside
+   the kernel (issue 14);
+4. the same with `--in-kernel-tests-benchmark-only`: the old path, test cells run inside the
+   student's kernel, kept for this comparison alone (it is not safe against a student).
 
-It prints the three times, the speed-up of (3) over (1) and the sandbox's overhead, (3) against
-(2), and checks that all three gave every student the same score. Feedback is left out of every
+It prints the four times, the speed-up of (3) over (1), the sandbox's overhead, (3) against (2),
+the judge against the in-kernel tests, (3) against (4), and checks that all four gave every
+student the same score. Feedback is left out of every
 run (it is a separate step in plain nbgrader too). Figures are only as quiet as the machine.
 """
 
@@ -74,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     lesson = args.lesson
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
-        courses = {name: Path(tmp) / name for name in ("plain", "unsandboxed", "sandboxed")}
+        courses = {name: Path(tmp) / name for name in ("plain", "unsandboxed", "sandboxed", "in_kernel")}
         for course in courses.values():
             make_class(course, lesson, args.students)
         grade = [sys.executable, "-m", "autograder", "grade", lesson, "--no-feedback",
@@ -83,18 +87,22 @@ def main() -> None:
             "plain": run(BIN / "nbgrader", "autograde", lesson, course=courses["plain"]),
             "unsandboxed": run(*grade, "--no-sandbox", course=courses["unsandboxed"]),
             "sandboxed": run(*grade, course=courses["sandboxed"]),
+            "in_kernel": run(*grade, "--in-kernel-tests-benchmark-only", course=courses["in_kernel"]),
         }
         agree = scores(courses["plain"], lesson) == scores(courses["sandboxed"], lesson) \
-            == scores(courses["unsandboxed"], lesson)
+            == scores(courses["unsandboxed"], lesson) == scores(courses["in_kernel"], lesson)
     per = {name: seconds / args.students for name, seconds in times.items()}
     print(f"{args.students} submissions of {lesson}, {os.cpu_count()} cores, pipeline workers: {args.workers}")
     print(f"{'run':<44} {'seconds':>8} {'per submission':>15}")
     print(f"{'plain nbgrader autograde (serial)':<44} {times['plain']:>8.1f} {per['plain']:>15.2f}")
     print(f"{'pipeline, resource limits only':<44} {times['unsandboxed']:>8.1f} {per['unsandboxed']:>15.2f}")
-    print(f"{'pipeline, bubblewrap sandbox':<44} {times['sandboxed']:>8.1f} {per['sandboxed']:>15.2f}")
+    print(f"{'pipeline, bubblewrap sandbox, judge':<44} {times['sandboxed']:>8.1f} {per['sandboxed']:>15.2f}")
+    print(f"{'pipeline, bubblewrap, in-kernel tests (old)':<44} {times['in_kernel']:>8.1f} {per['in_kernel']:>15.2f}")
     print(f"speed-up of the sandboxed pipeline over plain nbgrader: {times['plain'] / times['sandboxed']:.2f}x")
     print(f"sandbox overhead: {100 * (times['sandboxed'] / times['unsandboxed'] - 1):+.1f} %")
-    print(f"every student has the same score in all three runs: {'yes' if agree else 'NO'}")
+    print(f"judge against in-kernel tests: {100 * (times['sandboxed'] / times['in_kernel'] - 1):+.1f} % "
+          f"({'not slower' if times['sandboxed'] <= times['in_kernel'] else 'SLOWER'})")
+    print(f"every student has the same score in all four runs: {'yes' if agree else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ Planted (issue 13): broken, deep, huge, many-celled or not-a-file notebooks; hos
 and timestamps; source that makes Python's parser recurse; forged partial credit; displays updated to
 megabytes; five processes of 1.1 GiB under a 4 GiB bound; a disk filled with files, and with too many
 files; a kernel that tries to replace what the grader reads; XSS in a written answer; and a fault inside
-the grader itself for one student. Some are written straight into ``submitted/`` (as an nbgrader
+the grader itself for one student. And the judge (issue 14): every attack of ``test_judge_attacks``
+(patched helpers, input and AST transformers, trace and import hooks, reading the running cell, an
+always-equal result, a fake agent) planted on the stubs scores 0 with no hidden-test code in the
+feedback, and the legitimate code the old static scan zeroed scores full marks. Some are written straight into ``submitted/`` (as an nbgrader
 exchange would deliver them), past the collect step's own checks.
 """
 
@@ -34,6 +37,7 @@ from conftest import ROOT, class_release, run_tool, solution_path
 from support.html_audit import audit
 from support.submissions import fill_answers
 from test_grading_cycle import HALF_RIGHT, LESSON
+from test_judge_attacks import ATTACKS, TARGETED, attacked, stubs
 
 TESTS = ["net_input_tests", "predict_tests", "update_step_tests", "sign_update_tests", "train_perceptron_tests"]
 LIMITS = ["--workers=2", "--timeout=50", "--cpu=30", "--memory=4", "--fault-for=grader_fault"]
@@ -149,8 +153,17 @@ print("planted a FIFO, a link to /dev/zero and a 60 MiB file in the working fold
     fill_disk = ("for i in range(10_240):\n    with open(f'/tmp/part{i}.bin', 'wb') as part:\n"
                  "        part.write(bytes(1 << 20))  # 10 GiB in 1 MiB files")
     many_files = "for i in range(500_000):\n    open(f'/tmp/empty{i}', 'w').close()"
+    every_attack = attacked(LESSON, {**stubs(nbformat.read(solution_path(LESSON), as_version=4)),
+                                     **{k: v for k, v in model.items() if k not in always_equal}},
+                            list(ATTACKS) + list(TARGETED[LESSON]))
+    # code the static scan once zeroed (issue 14.1), in correct answers: each scores full marks
+    legitimate = {**model, "net_input": "import inspect\nimport torch\ndevice = torch.device('cpu')\n"
+                  "for check in ['a', 'b']:\n    pass\nrows = {}\nrows[np.pi] = 1\nnames = vars()\n"
+                  "offset = eval('0.0')\n" + model["net_input"]}
     return {
         "alice": (fill_answers(release, model), {}),
+        "every_attack": (fill_answers(release, every_attack), {}),
+        "legitimate": (fill_answers(release, legitimate), {}),
         "carol": (fill_answers(release, {**correct_two, **HALF_RIGHT}), {}),
         "broken_json": (b'{"cells": [', {}),
         "old_and_renamed": (None, {"my perceptron (final).ipynb": v3}),
@@ -231,9 +244,11 @@ EXPECTED = {  # student -> (points per test cell, the reason keys the run must r
     "edited_tests": (dict.fromkeys(TESTS, 0), {"tests-failed"}),
     "edited_metadata": ({**dict.fromkeys(TESTS, 0), "net_input_tests": 2, "predict_tests": 2}, {"tests-failed"}),
     "always_equal": (dict.fromkeys(TESTS, 0), {"tests-failed"}),
-    "patches_check": (dict.fromkeys(TESTS, 0), {"tampering"}),
-    "patches_numpy_testing": (dict.fromkeys(TESTS, 0), {"tampering"}),
-    "redefines_assertion": (dict.fromkeys(TESTS, 0), {"tampering"}),
+    "patches_check": (dict.fromkeys(TESTS, 0), {"tests-failed"}),
+    "patches_numpy_testing": (dict.fromkeys(TESTS, 0), {"tests-failed"}),
+    "redefines_assertion": (dict.fromkeys(TESTS, 0), {"tests-failed"}),
+    "every_attack": (dict.fromkeys(TESTS, 0), {"tests-failed"}),
+    "legitimate": (dict.fromkeys(TESTS, 2), set()),
     "output_flood": (dict.fromkeys(TESTS, 2), {"output-flood"}),
     "sneaky": (dict.fromkeys(TESTS, 2), set()),
     "metadata_claims": (dict.fromkeys(TESTS, 2), set()),
@@ -389,7 +404,9 @@ def test_feedback_explains_failures_without_hidden_test_code(graded):
     assert "ran out of time" in feedback["sleeper"]
     assert "segmentation fault" in feedback["segfault"]
     assert "could not be read" in feedback["broken_json"]
-    assert "tampers with the grading" in feedback["patches_check"]
+    for student in ("every_attack", "patches_check", "carol"):  # the judge's verdicts: no test code at all
+        assert "BEGIN HIDDEN TESTS" not in feedback[student] and "default_rng" not in feedback[student], student
+    assert "THE RUNNING CELL" in feedback["every_attack"]  # the attack printed, and saw nothing of the test
     report = (course / "feedback" / "segfault" / LESSON / "grading_report.txt").read_text()
     assert "kernel-crash" in report and "train_perceptron_tests: 0" in report
 
@@ -399,7 +416,7 @@ def test_the_summary_counts_students_mean_and_reasons(graded):
     assert f"students: {len(EXPECTED)}" in out
     mean = sum(sum(points.values()) for points, _ in EXPECTED.values()) / len(EXPECTED)
     assert f"mean:     {mean:.2f} / 10" in out
-    assert "tampering                 3" in out
+    assert "tampering" not in out  # no static scan: the judge decides
     assert f"[{len(EXPECTED):>3}/{len(EXPECTED)}]" in out  # progress lines
 
 

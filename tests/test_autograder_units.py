@@ -1,4 +1,4 @@
-"""The grading pipeline's parts, one at a time, without kernels: intake, restore, policy, verdict, sanitiser…"""
+"""The grading pipeline's parts, one at a time, without kernels: intake, restore, verdict, sanitiser…"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import bounds, cells, intake, policy, restore, sandbox, sanitise, submission, summary, verdict
+from autograder import bounds, cells, intake, restore, sandbox, sanitise, submission, summary, verdict
 from autograder.execute import Execution
 from autograder.limits import Limits
 from autograder.outcomes import Reason, Stop, exit_stop
@@ -141,109 +141,6 @@ def test_bad_grading_metadata_never_reaches_nbgrader(claim, release, reference):
     assert all(cells.grade_id(c) or "nbgrader" not in c.metadata for c in restored.cells)
     assert cell_by_id(restored, "predict_tests").metadata.nbgrader == cell_by_id(reference, "predict_tests").metadata.nbgrader
     assert "missing cell 'predict_tests' put back" in notes
-
-
-# -- the policy ----------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("code", [
-    "from nnlab import check\ncheck.close = lambda *a, **k: None",
-    "import numpy as np\nnp.testing.assert_allclose = print",
-    "np.any = lambda x: False",
-    "setattr(check, 'equal', print)",
-    "import builtins",
-    "AssertionError = Warning",
-    "def range(n):\n    return []",
-    "exec('x = 1')",
-    "get_ipython().showtraceback = print",
-    "import sys\nsys.modules['nnlab.check'] = None",
-    "check.__dict__['close'] = print",
-    "import ctypes",
-])
-def test_tampering_is_refused(code, reference):
-    instructor = [c.source for c in reference.cells if c.cell_type == "code"]
-    assert policy.violations([code], instructor), code
-
-
-@pytest.mark.parametrize("code", [
-    "def net_input(X, w, T):\n    return np.asarray(X, dtype=float) @ np.asarray(w, dtype=float) - T",
-    "class AlwaysEqual:\n    def __eq__(self, other):\n        return True",
-    "import numpy as np\nfrom nnlab import check",
-    "w = np.zeros(3)\nw[0] = 1\nresult = {}\nresult['a'] = w",
-    "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)",
-    "def f(:",  # a syntax error is the student's loss, not tampering
-])
-def test_ordinary_code_passes_the_policy(code, reference):
-    instructor = [c.source for c in reference.cells if c.cell_type == "code"]
-    assert policy.violations([code], instructor) == [], code
-
-
-@pytest.mark.parametrize("code", [
-    "def f(:",
-    "x = " + " + ".join(["1"] * 3000),    # the parser recurses: RecursionError, not SyntaxError
-    "x = " + " + ".join(["1"] * 2000),    # parses, and is scanned without recursion
-    "x = " + "-" * 100_000 + "1",           # the parser's stack overflows: MemoryError
-    "x = a" + ".b" * 50_000,
-    "x = 1\0",
-])
-def test_hostile_source_is_scanned_or_skipped_never_crashes_the_grader(code, reference):
-    instructor = [c.source for c in reference.cells if c.cell_type == "code"]
-    assert policy.violations([code], instructor) == []
-
-
-# Honest code the lessons teach, each once zeroed by the scan: (lesson whose instructor code applies, answer).
-IDIOMS = {
-    "lesson 09's own hint": ("09_regularization", "def smoothed(q, y, eps):\n    n = len(y)\n"
-                             "    q = np.full((n, 3), eps / 3)\n    q[np.arange(n), y] = 1 - eps + eps / 3\n    return q"),
-    "one-hot (lesson 05)": ("05_loss_functions", "def one_hot(y, K):\n    n = len(y)\n    out = np.zeros((n, K))\n"
-                            "    out[np.arange(n), y] = 1\n    return out"),
-    "a distance diagonal (lesson 15)": ("15_common_problems", "m = 4\ndist = np.zeros((m, m))\n"
-                                         "dist[np.arange(m), np.arange(m)] = np.inf"),
-    "a module attribute in a slice": ("02_perceptron", "table = {}\ntable[np.pi] = 1\nrows = [[0]]\nrows[0][np.newaxis or 0] = 2"),
-    "a device variable (lesson 08)": ("08_numpy_to_pytorch", "import torch\ndevice = torch.device('cpu')"),
-    "a device variable (lesson 12)": ("12_cnn", "device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')"),
-    "a loop variable named check": ("02_perceptron", "for check in ['a', 'b']:\n    print(check)"),
-    "check as a local": ("07_backpropagation", "def train(checks):\n    for check in checks:\n        check.done = True"),
-    "np as a parameter": ("02_perceptron", "def f(np, out):\n    np.value = 1\n    out[np.value] = 2\n    return out"),
-    "a closure over a local": ("02_perceptron", "def outer():\n    check = type('C', (), {})()\n"
-                               "    def inner():\n        check.hit = 1\n    return inner"),
-    "an attribute of an object": ("08_numpy_to_pytorch", "class MLP(nn.Module):\n    def __init__(self):\n"
-                                  "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n"
-                                  "model = MLP()\nmodel.fc.weight.data[:, 0] = torch.zeros(2)"),
-}
-
-
-@pytest.mark.parametrize("name", IDIOMS)
-def test_idioms_a_lesson_teaches_are_not_tampering(name):
-    lesson, code = IDIOMS[name]
-    notebook = nbformat.read(solution_path(lesson), as_version=4)
-    instructor = [c.source for c in notebook.cells if c.cell_type == "code" and not cells.is_answer(c)]
-    tests = [c.source for c in notebook.cells if c.cell_type == "code"
-             and c.metadata.get("nbgrader", {}).get("grade") and not cells.is_answer(c)]
-    assert policy.violations([code], instructor, tests) == [], name
-
-
-@pytest.mark.parametrize("code, why", [
-    ("def f():\n    from nnlab import check\n    check.close = print", "changes check.close"),
-    ("check.TABLE['close'] = print", "changes check.TABLE"),
-    ("np.testing.extra = 1", "changes np.testing.extra"),
-    ("for np in [None]:\n    pass", "redefines np"),
-    ("def f():\n    global np\n    np = None", "declares global np"),
-    ("def f():\n    def g():\n        np.allclose = print", "changes np.allclose"),
-    ("a, np.isclose = 1, print", "changes np.isclose"),
-])
-def test_tampering_in_nested_scopes_and_tuples_is_still_refused(code, why, reference):
-    instructor = [c.source for c in reference.cells if c.cell_type == "code"]
-    tests = [c.source for c in reference.cells if c.cell_type == "code"
-             and c.metadata.get("nbgrader", {}).get("grade") and not cells.is_answer(c)]
-    found = policy.violations([code], instructor, tests)
-    assert any(why in f for f in found), (code, found)
-
-
-def test_a_module_name_every_test_cell_imports_itself_may_be_rebound(reference):
-    tests = ["from nnlab import check\ncheck.true('x', True)"]
-    assert policy.violations(["check = 3"], ["from nnlab import check"], tests) == []
-    assert policy.violations(["check = 3"], ["from nnlab import check"], ["check.true('x', True)"]) \
-        == ["redefines check (line 1)"]
 
 
 # -- verdicts ------------------------------------------------------------------------------------

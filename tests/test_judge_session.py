@@ -117,6 +117,12 @@ def forever():  # a hang that the test can end (a thread cannot be killed)
 
 big_data = np.arange(5.0)
 a_module = np
+
+def nudged_twice(f, x):  # a numerical-gradient slip: keeps f's result, then changes x in place
+    x = np.array(x, dtype=float)
+    first = f(x)
+    x[0] += 1.0
+    return first
 '''
 
 
@@ -244,6 +250,19 @@ def test_the_tests_callables_are_called_back_during_the_call(tmp_path):
         # a returned function is a proxy too
         triple = closure(3)
         assert isinstance(triple, RemoteFunction) and triple(2) == 6
+
+
+def test_a_callback_that_returns_its_argument_or_a_view_of_it_aliases_the_students_array(tmp_path):
+    """``f = lambda v: v`` hands the student's own array back, as a plain call would: a slip that keeps
+    f's result and then nudges the array again shows (lesson 07's numerical gradient tests)."""
+    with agent_session(tmp_path) as (session, _):
+        (nudged_twice,) = proxies(session, "nudged_twice")
+        x = np.array([1.0, 2.0, 3.0])
+        assert nudged_twice(lambda v: v, x).tolist() == [2.0, 2.0, 3.0]
+        assert nudged_twice(lambda v: v[::-1], x).tolist() == [3.0, 2.0, 2.0]
+        assert nudged_twice(lambda v: v.reshape(3, 1).T, x).tolist() == [[2.0, 2.0, 3.0]]
+        assert nudged_twice(lambda v: v * 1, x).tolist() == [1.0, 2.0, 3.0]  # a new array: a copy
+        assert x.tolist() == [1.0, 2.0, 3.0]
 
 
 def test_a_spy_that_rebinds_a_notebook_name_is_seen_by_the_students_code(tmp_path):
