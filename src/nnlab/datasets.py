@@ -110,6 +110,26 @@ def xor(n: int = 200, *, noise: float = 0.15, seed: int = 0,
     return X, _labels(y, signed)
 
 
+def circles(n: int = 200, *, noise: float = 0.1, seed: int = 0,
+            signed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A disc inside a ring: the TensorFlow Playground's "circle" data set, which no line separates.
+
+    Points alternate between the classes (row ``i`` has class ``1 - i % 2``): class 1 (or +1) lies in
+    the disc of radius 0.5 around the origin, class 0 (or -1) in the ring between radii 0.7 and 1,
+    at uniformly random angles and radii; then every coordinate gets ``noise * N(0, 1)``. Returns
+    ``X`` of shape ``(n, 2)`` and ``y`` of shape ``(n,)``.
+    """
+    n = _positive_int("n", n)
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    inside = (np.arange(n) % 2 == 0).astype(np.int64)
+    radius = np.where(inside == 1, rng.uniform(0.0, 0.5, size=n), rng.uniform(0.7, 1.0, size=n))
+    angle = rng.uniform(0.0, 2 * np.pi, size=n)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]) + noise * rng.normal(size=(n, 2))
+    return X, _labels(inside, signed)
+
+
 def spirals(n: int = 300, classes: int = 3, *, turns: float = 1.0, noise: float = 0.2,
             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms, one per class: the classic 2-D problem no linear classifier solves.
