@@ -24,12 +24,13 @@ LESSON      ?= 02_perceptron
 SUBMISSIONS ?=
 GRADE_ARGS  ?=
 
-.PHONY: help setup lab formgrader test release validate grade bench strip clean
+.PHONY: help setup lab formgrader test nbval release validate grade bench strip clean
 
 help:
 	@echo "make lab        set up .venv and open JupyterLab on lessons/ (http://127.0.0.1:8888)"
 	@echo "make formgrader set up .venv and open JupyterLab on nbgrader's Formgrader (instructors)"
 	@echo "make test       set up .venv and run the whole test suite"
+	@echo "make nbval      set up .venv and execute every solution notebook with nbval (errors fail)"
 	@echo "make release    regenerate lessons/ from solutions/ with nbgrader"
 	@echo "make validate   nbgrader-validate every solution notebook"
 	@echo "make grade      grade LESSON's submissions (SUBMISSIONS=folder or .zip), sandboxed, in parallel"
@@ -58,6 +59,11 @@ formgrader: setup
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10
+
+# The notebooks alone, as a fork's lighter CI job runs them; `make test` executes each solution
+# already (under plain nbgrader, in tests/test_lesson_grading.py), so it does not run this too.
+nbval: setup
+	$(BIN)/python -m pytest -n $(JOBS) solutions
 
 release: setup
 	$(BIN)/nbgrader generate_assignment "*" --force --log-level=WARN

@@ -33,7 +33,8 @@ def nbgrader(*args: str) -> None:
 def grade(args) -> int:
     from .pipeline import Options, Pipeline  # nbclient and nbgrader load only for this command
     if args.submissions:
-        do_collect(argparse.Namespace(lesson=args.lesson, source=args.submissions))
+        do_collect(argparse.Namespace(lesson=args.lesson, source=args.submissions, lms=args.lms,
+                                      roster=args.roster))
     limits = Limits(wall_s=args.timeout, cpu_s=args.cpu, memory_bytes=int(args.memory * (1 << 30)),
                     disk_bytes=int(args.disk * MIB))
     options = Options(workers=args.workers, limits=limits, sandboxed=not args.no_sandbox,
@@ -69,6 +70,8 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("grade", help="autograde every submission in parallel, sandboxed")
     step.add_argument("lesson")
     step.add_argument("submissions", nargs="?", help="collect from this folder or zip first")
+    step.add_argument("--lms", choices=lms.NAMES, default=lms.DEFAULT, help="with a .zip: as in collect")
+    step.add_argument("--roster", type=Path, help="with a .zip: as in collect")
     default = Limits()
     step.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel kernels (default: cores)")
     step.add_argument("--timeout", type=float, default=default.wall_s, help="seconds per notebook")

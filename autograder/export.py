@@ -48,6 +48,7 @@ from pathlib import Path
 from . import lms
 from .collect import identities_path
 from .errors import GraderError
+from .paths import Course
 
 FORMATS = ("generic", "canvas", "moodle")
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -56,8 +57,8 @@ MOODLE_COLUMNS = ["First name", "Last name", "ID number", "Email address"]
 
 
 def db_url(course: Path) -> str:
-    """The course's gradebook, where nbgrader_config.py puts it."""
-    return f"sqlite:///{course / 'gradebook.db'}"
+    """The course's gradebook URL (sqlite in the class folder, or NNLAB_DB_URL's database)."""
+    return Course(course).gradebook_url
 
 
 def cell(text) -> str:

@@ -2,8 +2,8 @@
 
     make bench        (or: .venv/bin/python benchmarks/backends.py [--repeats 7] [--threads 1 2])
 
-1. One training epoch of lesson 08's MLP on the digits (mlp_epoch.py: 64-64-10, tanh, SGD, batches of 16).
-2. One convolutional layer, forward and backward: the layer lesson 12 times in its section 6, a batch of
+1. One training epoch of lesson 08's MLP on the digits (mlp_epoch.py: 64-64-10, ReLU, SGD, batches of 16).
+2. One convolutional layer, forward and backward: the layer lesson 12 times in its section 7, a batch of
    16 images of 3 channels × 28×28 pixels, 16 filters of 3×3, padding 1, stride 1, and a bias. Forward
    gives Y (16, 16, 28, 28); backward, for a fixed upstream gradient dL/dY, gives dL/dx, dL/dW and dL/db.
    numpy computes it as a student of lesson 12 writes it: im2col with k² strided slices and one matrix

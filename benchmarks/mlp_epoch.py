@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/mlp_epoch.py                          # lesson 08's network: 64-64-10, batches of 16
     .venv/bin/python benchmarks/mlp_epoch.py --hidden 1024 --batch-size 256
 
-The network is lesson 08's: x (64 pixels) -> tanh(x W1 + b1) -> logits, softmax cross-entropy, plain mini-batch
+The network is lesson 08's: x (64 pixels) -> relu(x W1^T + b1) -> logits, softmax cross-entropy, plain mini-batch
 SGD, the same batches in every backend. Before timing, torch on each device trains one epoch from numpy's starting
 weights and must end with numpy's weights (np.allclose). Each backend runs one warm-up epoch, then ``--repeats`` timed
 epochs; the table shows the median in milliseconds and each backend's time relative to numpy (below 1: faster than
@@ -25,20 +25,23 @@ from nnlab.backend import set_seed
 
 
 def numpy_epoch(params: dict, X: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int, lr: float) -> None:
-    """One epoch of SGD on the tanh MLP in numpy, updating ``params`` in place (X: (N, d), y: (N,))."""
+    """One epoch of SGD on the ReLU MLP in numpy, updating ``params`` in place (X: (N, d), y: (N,)).
+
+    Weights in the course's layout, W of shape (n_out, n_in): W1 (hidden, 64), W2 (10, hidden).
+    """
     for start in range(0, len(X), batch_size):
         index = order[start:start + batch_size]
         xb, yb = X[index], y[index]
-        hidden = np.tanh(xb @ params["W1"] + params["b1"])
-        logits = hidden @ params["W2"] + params["b2"]
+        hidden = np.maximum(xb @ params["W1"].T + params["b1"], 0.0)
+        logits = hidden @ params["W2"].T + params["b2"]
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
         probs[np.arange(len(yb)), yb] -= 1.0                  # d loss / d logits, times the batch size
         d_logits = probs / len(yb)
-        d_hidden = (d_logits @ params["W2"].T) * (1.0 - hidden ** 2)
-        params["W2"] -= lr * hidden.T @ d_logits
+        d_hidden = (d_logits @ params["W2"]) * (hidden > 0)
+        params["W2"] -= lr * d_logits.T @ hidden
         params["b2"] -= lr * d_logits.sum(axis=0)
-        params["W1"] -= lr * xb.T @ d_hidden
+        params["W1"] -= lr * d_hidden.T @ xb
         params["b1"] -= lr * d_hidden.sum(axis=0)
 
 
@@ -81,12 +84,12 @@ def time_torch(run, where: torch.device, threads: int, repeats: int) -> float:
 
 
 def torch_mlp(params: dict, where: torch.device) -> nn.Module:
-    """Lesson 08's network in torch, starting from numpy's weights (W1: (64, hidden), W2: (hidden, 10))."""
-    hidden = params["W1"].shape[1]
-    model = nn.Sequential(nn.Linear(64, hidden), nn.Tanh(), nn.Linear(hidden, 10))
+    """Lesson 08's network in torch, starting from numpy's weights (W1: (hidden, 64), W2: (10, hidden))."""
+    hidden = params["W1"].shape[0]
+    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
     with torch.no_grad():
         for layer, (W, b) in zip((model[0], model[2]), (("W1", "b1"), ("W2", "b2"))):
-            layer.weight.copy_(torch.as_tensor(params[W].T))   # nn.Linear keeps W as (out, in)
+            layer.weight.copy_(torch.as_tensor(params[W]))   # nn.Linear keeps W as (out, in), as the course does
             layer.bias.copy_(torch.as_tensor(params[b]))
     return model.to(where)
 
@@ -102,8 +105,8 @@ def measure(hidden: int = 64, batch_size: int = 16, repeats: int = 5,
     (X, y), _ = datasets.digits(seed=0)                      # X: (1347, 64) float64, y: (1347,)
     order = rng.permutation(len(X))                           # the same batches for every backend
     lr = 0.1
-    params = {"W1": rng.normal(0, 1 / 8, size=(64, hidden)), "b1": np.zeros(hidden),
-              "W2": rng.normal(0, 1 / np.sqrt(hidden), size=(hidden, 10)), "b2": np.zeros(10)}
+    params = {"W1": rng.normal(0, np.sqrt(2 / 64), size=(hidden, 64)), "b1": np.zeros(hidden),   # He initialisation
+              "W2": rng.normal(0, np.sqrt(2 / hidden), size=(10, hidden)), "b2": np.zeros(10)}
     X32 = X.astype(np.float32)                               # torch trains in float32: give numpy the same
     params32 = {name: value.astype(np.float32) for name, value in params.items()}
 
@@ -117,7 +120,7 @@ def measure(hidden: int = 64, batch_size: int = 16, repeats: int = 5,
         Xt, yt, order_t = (torch.as_tensor(a, device=where) for a in (X32, y, order))
         epoch = lambda: torch_epoch(model, optimizer, Xt, yt, order_t, batch_size)  # noqa: E731
         epoch()                                               # the checked epoch, from numpy's starting weights
-        got = {"W1": model[0].weight.T, "b1": model[0].bias, "W2": model[2].weight.T, "b2": model[2].bias}
+        got = {"W1": model[0].weight, "b1": model[0].bias, "W2": model[2].weight, "b2": model[2].bias}
         for name, value in got.items():
             assert np.allclose(value.detach().cpu().numpy(), expected[name], rtol=1e-3, atol=1e-5), \
                 f"MLP epoch: {label} and numpy disagree on {name}"

@@ -41,6 +41,7 @@ CHROMIUM_ARGS = ["--headless", "--disable-gpu", "--disable-quic", "--no-first-ru
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 TOKEN = "browser-test-token"
 LESSON = "07_backpropagation"  # its explorer comes before its first exercise, as run-all needs
+FIRST_CHECK = "numerical_gradient_array_tests"  # where run-all stops on the release: its first self-check
 SECONDS = 1000  # Playwright counts milliseconds
 # JupyterLab settings for a clean, predictable page: no news or update pop-up, every cell in the
 # page (no virtual scrolling), so a cell's position in the notebook is its position in the page.
@@ -194,7 +195,7 @@ def test_learner_runs_a_lesson_and_its_explorer_redraws_when_the_slider_moves(pa
     cells = open_lesson(page, learner_lab, "run_all")
     run_all(page)
     # Run-all stops at the first self-check, whose answer is still the release's stub.
-    first_check = cells.nth(cell_index("output_delta_tests"))
+    first_check = cells.nth(cell_index(FIRST_CHECK))
     first_check.locator(".jp-OutputArea-output", has_text="NotImplementedError").wait_for(timeout=120 * SECONDS)
 
     explorer = page.locator(".jp-Cell", has=page.locator(".widget-slider"))
@@ -215,33 +216,34 @@ def test_learner_runs_a_lesson_and_its_explorer_redraws_when_the_slider_moves(pa
 def test_learner_answers_an_exercise_and_validates(page, learner_lab):
     cells = open_lesson(page, learner_lab, "answers")
     run_all(page)
-    check_cell = cells.nth(cell_index("output_delta_tests"))
+    check_cell = cells.nth(cell_index(FIRST_CHECK))
     check_cell.locator(".jp-OutputArea-output", has_text="NotImplementedError").wait_for(timeout=120 * SECONDS)
 
     # A plausible mistake, the sign of the error flipped: the self-check says what and why.
-    wrong = "def output_delta(d, out):\n    return (out - d) * out * (1 - out)\n"
+    wrong = "def output_delta(t, out):\n    return (out - t) * out * (1 - out)\n"
     check_cell = run_answer_and_check(page, cells, "output_delta", wrong)
     failure = check_cell.locator(".jp-OutputArea-output", has_text="CheckFailure")
     failure.wait_for()
     message = failure.inner_text()
-    for expected in ["output_delta(d=[1], out=[0.5])", "expected", "0.125", "-0.125",
-                     "hint: (d - Out) * Out * (1 - Out)"]:
+    for expected in ["output_delta(t=[1], out=[0.5])", "expected", "0.125", "-0.125",
+                     "exactly the negative of the expected: a sign slip"]:
         assert expected in message, f"the failure message lacks {expected!r}:\n{message}"
 
-    right = "def output_delta(d, out):\n    return (d - out) * out * (1 - out)\n"
+    right = "def output_delta(t, out):\n    return (t - out) * out * (1 - out)\n"
     check_cell = run_answer_and_check(page, cells, "output_delta", right)
     check_cell.locator(".jp-OutputArea-output", has_text="✓ output_delta passes the visible checks").wait_for()
     assert "Error" not in check_cell.locator(".jp-Cell-outputArea").inner_text()
 
-    # Validate: the four exercises still unanswered fail, the answered one does not.
+    # Validate: the exercises still unanswered fail, the answered one does not.
     outcome, text = validate(page)
     assert outcome == "failed", text
-    assert "NotImplementedError" in text and "output_delta(d=[1], out=[0.5])" not in text, text
+    assert "NotImplementedError" in text and "output_delta(t=[1], out=[0.5])" not in text, text
 
     # Answer the rest, the written answer too (the instructor's model answers, typed in); validate again.
     answers = model_answers(nbformat.read(solution_path(LESSON), as_version=4))
-    for grade_id in ["hidden_delta", "weight_update", "backward", "train_incremental", "why_vanishing"]:
-        type_into(page, cells.nth(cell_index(grade_id)), answers[grade_id])
+    for grade_id in answers:
+        if grade_id != "output_delta":
+            type_into(page, cells.nth(cell_index(grade_id)), answers[grade_id])
     outcome, text = validate(page)
     assert outcome == "passed", text
     assert "Success! Your notebook passes all the tests." in text
@@ -257,7 +259,15 @@ def test_the_learner_tests_leave_lessons_untouched(learner_lab):
 # The instructor
 
 GRADED_STUDENT = "ada"
-SKIPPED = "backward"  # the exercise ada leaves as the release's stub: 3 of the 12 autograded points
+SKIPPED = "hidden_delta"  # the exercise ada leaves as the release's stub (its test cell is worth 2 points)
+
+
+def points() -> tuple[float, float, float]:
+    """LESSON's autograded points, the points SKIPPED's test cell is worth, and the written answers' points."""
+    cells = [c for c in nbformat.read(release_path(LESSON), as_version=4).cells if c.metadata.get("nbgrader", {}).get("points")]
+    code = sum(c.metadata.nbgrader.points for c in cells if c.cell_type == "code")
+    skipped = sum(c.metadata.nbgrader.points for c in cells if c.metadata.nbgrader.grade_id == f"{SKIPPED}_tests")
+    return code, skipped, sum(c.metadata.nbgrader.points for c in cells if c.cell_type == "markdown")
 
 
 @pytest.fixture(scope="module")
@@ -288,18 +298,20 @@ def test_instructor_sees_every_lesson_and_a_graded_submission(page, formgrader):
     for lesson in LESSON_IDS:
         table.locator("a", has_text=lesson).first.wait_for()
 
-    # The lesson's submissions: ada's, autograded (12 points less the 3 she left), her written answer to grade.
+    # The lesson's submissions: ada's, autograded (all points less those she left), her written answer to grade.
+    code, skipped, written = points()
+    assert skipped > 0, f"{SKIPPED}_tests is not a graded test cell of {LESSON}"
     page.locator("tr", has_text=LESSON).get_by_role("link", name="1", exact=True).click()
     row = page.locator("tr", has_text=GRADED_STUDENT)
     expect(row).to_contain_text("Lovelace, Ada")
-    expect(row).to_contain_text("9 / 14")
+    expect(row).to_contain_text(f"{code - skipped:g} / {code + written:g}")
     expect(row).to_contain_text("needs manual grading")
 
     # Her scores for the lesson: code and written answers apart.
     row.get_by_role("link", name="Lovelace, Ada").click()
     scores = page.locator("tr", has_text=LESSON)
-    expect(scores).to_contain_text("9 / 12")  # the code score
-    expect(scores).to_contain_text("0 / 2")   # the written answer, not graded yet
+    expect(scores).to_contain_text(f"{code - skipped:g} / {code:g}")  # the code score
+    expect(scores).to_contain_text(f"0 / {written:g}")                 # the written answers, not graded yet
 
     # Her notebook, cell by cell, as the instructor grades it: the stub she left fails its tests.
     scores.get_by_role("link", name=LESSON).click()

@@ -88,3 +88,21 @@ def test_xor_labels_follow_the_nearest_corner_and_no_line_separates_them():
     corners = np.round(np.clip(X, 0, 1))
     assert np.array_equal(y, np.logical_xor(corners[:, 0], corners[:, 1]).astype(int))
     assert SVC(kernel="linear", C=1e4).fit(X, y).score(X, y) < 0.8
+
+
+def test_digits_reads_scikit_learns_own_numbers_without_importing_it():
+    """The bundled file read directly gives exactly load_digits(); nnlab.datasets.digits imports no sklearn."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    pixels, labels = datasets._bundled_digits()
+    np.testing.assert_array_equal(pixels, bunch.data)
+    np.testing.assert_array_equal(labels, bunch.target)
+    (X, y), (X_test, y_test) = datasets.digits()
+    assert X.shape == (1347, 64) and X_test.shape == (450, 64) and y.dtype == np.int64
+    code = "import sys; from nnlab import datasets; datasets.digits(); print('sklearn' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stdout + done.stderr

@@ -1,7 +1,10 @@
-"""environment.yml (conda, Binder) must list what pyproject.toml lists, with the same bounds."""
+"""environment.yml (conda) must list what pyproject.toml lists, with the same bounds, under conda-forge's names."""
 
 import re
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest depends on tomli there
+    import tomli as tomllib
 
 import pytest
 import yaml
@@ -12,6 +15,18 @@ from packaging.version import Version
 from conftest import ROOT
 
 CONDA_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)\s*(?P<spec>.*)$")
+
+# conda-forge's name for a PyPI requirement, where the two differ. An extra becomes the packages it
+# brings, since conda has none: the first keeps the requirement's bounds, the others are listed in
+# EXTRA_PACKAGES. conda-forge's "playwright" is the Node.js command line, not the Python library.
+CONDA_NAMES = {
+    "playwright": "playwright-python",
+    "celery[redis]": "celery",
+    "psycopg[binary]": "psycopg",
+}
+EXTRA_PACKAGES = {"celery[redis]": ["redis-py"]}  # conda-forge's Redis client (PyPI: redis)
+EXTRA_NAMES = {name for names in EXTRA_PACKAGES.values() for name in names}
+PYPI_NAMES = {conda: pypi.split("[")[0] for pypi, conda in CONDA_NAMES.items()}
 
 
 def pyproject_requirements() -> dict[str, SpecifierSet]:
@@ -43,8 +58,9 @@ def environment_requirements() -> dict[str, SpecifierSet]:
                     found[requirement.name.lower()] = requirement.specifier
             continue
         match = CONDA_SPEC.match(entry)
-        if match["name"] not in ("python", "pip"):
-            found[match["name"].lower()] = conda_spec(match["spec"])
+        name = match["name"].lower()
+        if name not in ("python", "pip") and name not in EXTRA_NAMES:
+            found[PYPI_NAMES.get(name, name)] = conda_spec(match["spec"])
     return found
 
 
@@ -88,3 +104,22 @@ def test_torch_is_pinned_exactly_so_pip_never_pulls_another_build():
 def test_conda_spec_reads_conda_syntax():
     assert conda_spec(">=1.26,<3") == SpecifierSet(">=1.26,<3")
     assert conda_spec("=3.11") == SpecifierSet("==3.11.*")
+
+
+def test_every_conda_name_that_differs_is_mapped_and_every_extra_is_expanded():
+    """A PyPI requirement with an extra, or one whose conda-forge name differs, appears under its
+    conda-forge name; the packages an extra brings are listed too."""
+    names = {CONDA_SPEC.match(e)["name"].lower() for e in environment()["dependencies"] if isinstance(e, str)}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    pip_lines = next(e["pip"] for e in environment()["dependencies"] if isinstance(e, dict))
+    for line in lines:
+        requirement = Requirement(line)
+        if any(Requirement(p).name == requirement.name for p in pip_lines if not p.startswith("-")):
+            continue  # installed by pip, under its PyPI name
+        key = requirement.name + (f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else "")
+        assert not requirement.extras or key in CONDA_NAMES, f"{line}: conda has no extras; map {key} in CONDA_NAMES"
+        assert CONDA_NAMES.get(key, requirement.name) in names, f"{line}: not in environment.yml as {CONDA_NAMES.get(key, requirement.name)}"
+        for extra_package in EXTRA_PACKAGES.get(key, []):
+            assert extra_package in names, f"{line}: environment.yml lacks {extra_package}, which the extra brings"
+    assert "playwright" not in names, "conda-forge's playwright is the Node.js CLI: the Python library is playwright-python"

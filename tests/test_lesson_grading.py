@@ -1,20 +1,22 @@
 """Every lesson graded end to end: the course's one place where each lesson's grades are checked.
 
 For each lesson, one class (see ``support/lesson_grading.py``): the solution, the release stub, the
-correct alternatives of ``tests/planted/<id>.py`` made to warn, and its planted mistakes, graded once
-by the pipeline (`python -m autograder grade`, real bubblewrap sandboxes) and once by plain
-`nbgrader autograde`. Everything asserted below is read from those two executions per notebook:
+correct alternatives of ``tests/planted/<id>.py`` made to warn, and its planted mistakes, graded by the
+pipeline (`python -m autograder grade`, real bubblewrap sandboxes); the solution (every answer made to
+warn) and the stub graded by plain `nbgrader autograde` as well. Everything asserted below is read
+from those executions:
 
 - the solution scores full marks under both graders (issue 13.6: lesson 09's own solution once scored
-  0/15 through the pipeline), every one of its cells runs without an error, no test cell writes to
-  stderr, and nbgrader's own Validator passes it (what `nbgrader validate` reports; checked against
-  the real command on the first lesson);
+  0/15 through the pipeline), though plain nbgrader's copy warns in every answer (15.1); every one of
+  its cells runs without an error (what nbval checks), no test cell writes to stderr, and nbgrader's
+  own Validator passes it (what `nbgrader validate` reports; checked against the real command on the
+  first lesson);
 - the release stub scores 0 on every test cell under both, and fails each in its visible part, so
   the Validate button fails every graded cell of the release (issue 15.1);
-- correct answers written differently, each also warning, score full marks under both (15.1, 15.6);
-- each planted mistake loses exactly the test cells it names, through the pipeline (15.6).
+- correct answers written differently, each also warning, score full marks (15.1, 15.6);
+- each planted mistake loses exactly the test cells it names (15.6).
 
-The classes are expensive (a lesson is 6 or 7 notebook executions), so the lessons are split between
+The classes are expensive (a lesson is 6 notebook executions), so the lessons are split between
 this module and ``test_lesson_grading_odd.py``: pytest-xdist's ``--dist loadfile`` runs a module on one
 worker, and the two workers share the load.
 """
@@ -62,6 +64,7 @@ def test_every_cell_of_the_solution_runs_and_no_test_cell_writes_to_stderr(grade
     assert lg.cell_errors(notebook) == [], f"{graded.lesson}: cells of the solution raise"
     assert lg.stderr_cells(notebook, graded.tests) == [], \
         f"{graded.lesson}: test cells write to stderr (nbgrader scores them 0; nnlab.check shows warnings as notes)"
+    assert lg.planted_notes(notebook), f"{graded.lesson}: the planted warnings never showed as notes on stdout"
 
 
 def test_nbgrader_validate_passes_the_solution(graded):
@@ -97,15 +100,12 @@ def test_the_lesson_has_planted_answers(graded):
     assert not any(unknown.values()), f"{path}: MISTAKES name cells that are not test cells: {unknown}"
 
 
-def test_correct_alternatives_that_warn_score_full_marks_under_both_graders(graded):
-    for grader in _both(graded):
-        wrong = lg.wrong_scores(grader.scores["alternatives"], graded.tests, set())
-        assert not wrong, (f"{graded.lesson}: correct answers (planted alternatives, each warning) lose points "
-                           f"under {grader.name}: {wrong}\n"
-                           + lg.failures_explained(grader.notebooks["alternatives"], set(wrong)))
-    notebook = graded.plain.notebooks["alternatives"]
-    assert lg.stderr_cells(notebook, graded.tests) == []
-    assert lg.planted_notes(notebook), f"{graded.lesson}: the planted warnings never showed as notes on stdout"
+def test_correct_alternatives_that_warn_score_full_marks(graded):
+    grader = graded.pipeline
+    wrong = lg.wrong_scores(grader.scores["alternatives"], graded.tests, set())
+    assert not wrong, (f"{graded.lesson}: correct answers (planted alternatives, each warning) lose points "
+                       f"under {grader.name}: {wrong}\n"
+                       + lg.failures_explained(grader.notebooks["alternatives"], set(wrong)))
 
 
 def test_each_planted_mistake_loses_exactly_the_test_cells_it_names(graded):

@@ -493,7 +493,7 @@ def test_rosters_read_canvas_and_moodle_exports(tmp_path):
 # -- one whole run: Canvas download -> collect -> nbgrader autograde -> export and feedback zip -----
 
 def test_collect_grade_export_end_to_end_on_lesson_02(tmp_path):
-    from autograder.submissions import fill_answers
+    from support.submissions import fill_answers
 
     import nbformat
 

@@ -55,3 +55,38 @@ def test_network_diagram_names_what_it_expects():
         plots.network_diagram([3, 4, 2], recurrent=[0])
     with pytest.raises(ValueError, match="max_drawn must be at least 2"):
         plots.network_diagram([3, 4, 2], max_drawn=1)
+
+
+# --- datasets.circles: the playground's "circle" data set (lesson 04, section 8) ---------------------------------
+
+import numpy as np  # noqa: E402
+
+from nnlab import datasets  # noqa: E402
+
+
+def test_circles_puts_class_1_in_the_disc_and_class_0_in_the_ring():
+    X, y = datasets.circles(301, noise=0.0, seed=3)
+    assert X.shape == (301, 2) and y.shape == (301,) and X.dtype == np.float64 and y.dtype == np.int64
+    radius = np.linalg.norm(X, axis=1)
+    assert np.array_equal(y, 1 - np.arange(301) % 2)           # alternating, class 1 first
+    assert radius[y == 1].max() <= 0.5 and radius[y == 0].min() >= 0.7 and radius.max() <= 1.0
+    angles = np.arctan2(X[:, 1], X[:, 0])
+    assert np.ptp(angles) > 5.5                                  # all the way round
+    X_s, y_s = datasets.circles(301, noise=0.0, seed=3, signed=True)
+    assert np.array_equal(X_s, X) and set(y_s.tolist()) == {-1, 1} and np.array_equal(y_s, 2 * y - 1)
+
+
+def test_circles_is_deterministic_per_seed_and_noise_blurs_the_gap():
+    a, b, c = (datasets.circles(200, noise=0.1, seed=s) for s in (0, 0, 1))
+    assert np.array_equal(a[0], b[0]) and not np.allclose(a[0], c[0])
+    clean, _ = datasets.circles(200, noise=0.0, seed=0)
+    assert 0.05 < np.std(a[0] - clean) < 0.15                    # noise * N(0, 1) on every coordinate
+
+
+def test_circles_names_what_it_expects():
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        datasets.circles(0)
+    with pytest.raises(ValueError, match="noise must be a finite number >= 0"):
+        datasets.circles(10, noise=-0.1)
+    with pytest.raises(ValueError, match="noise must be a finite number >= 0"):
+        datasets.circles(10, noise=float("nan"))

@@ -1,7 +1,7 @@
 """The lesson notebooks: their shape, their hygiene, and nbgrader's view of them.
 
-Execution of every solution notebook is nbval's job (see pyproject.toml): a test cell that fails
-there fails the suite. Here nbgrader itself regenerates the releases and validates them unsolved.
+Every solution notebook is executed once, under plain nbgrader, by tests/test_lesson_grading.py
+(`make nbval` executes them with nbval instead). Here nbgrader itself regenerates the releases.
 """
 
 import json

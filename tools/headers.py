@@ -16,7 +16,10 @@ the version and runs this script gets badges and an install cell that point at i
 from __future__ import annotations
 
 import sys
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest depends on tomli there
+    import tomli as tomllib
 from pathlib import Path
 from urllib.parse import quote
 

@@ -6,6 +6,9 @@ Every function returns ``X`` with shape ``(n, d)`` (float64) and labels ``y`` wi
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
 # Rows in the order of deck 003's training sets: T0 = (0, 0), T1 = (0, 1), T2 = (1, 0), T3 = (1, 1).
@@ -110,6 +113,26 @@ def xor(n: int = 200, *, noise: float = 0.15, seed: int = 0,
     return X, _labels(y, signed)
 
 
+def circles(n: int = 200, *, noise: float = 0.1, seed: int = 0,
+            signed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A disc inside a ring: the TensorFlow Playground's "circle" data set, which no line separates.
+
+    Points alternate between the classes (row ``i`` has class ``1 - i % 2``): class 1 (or +1) lies in
+    the disc of radius 0.5 around the origin, class 0 (or -1) in the ring between radii 0.7 and 1,
+    at uniformly random angles and radii; then every coordinate gets ``noise * N(0, 1)``. Returns
+    ``X`` of shape ``(n, 2)`` and ``y`` of shape ``(n,)``.
+    """
+    n = _positive_int("n", n)
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    inside = (np.arange(n) % 2 == 0).astype(np.int64)
+    radius = np.where(inside == 1, rng.uniform(0.0, 0.5, size=n), rng.uniform(0.7, 1.0, size=n))
+    angle = rng.uniform(0.0, 2 * np.pi, size=n)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]) + noise * rng.normal(size=(n, 2))
+    return X, _labels(inside, signed)
+
+
 def spirals(n: int = 300, classes: int = 3, *, turns: float = 1.0, noise: float = 0.2,
             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms, one per class: the classic 2-D problem no linear classifier solves.
@@ -182,6 +205,22 @@ def _stratified_split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.nd
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
 
 
+def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits file read directly: pixels (1797, 64) in 0 … 16 and labels (1797,) int64.
+
+    The same numbers as ``sklearn.datasets.load_digits()``, without importing scikit-learn and SciPy
+    (about a second per lesson); where the file is not where scikit-learn keeps it, scikit-learn loads it.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz" if spec else None
+    if path is None or not path.is_file():
+        from sklearn.datasets import load_digits
+        bunch = load_digits()
+        return bunch.data, bunch.target.astype(np.int64)
+    table = np.loadtxt(path, delimiter=",")                          # (1797, 65): 64 pixels, then the label
+    return table[:, :-1], table[:, -1].astype(np.int64)
+
+
 def digits(*, test_size: float = 0.25, seed: int = 0, flatten: bool = True, dtype=np.float64):
     """scikit-learn's handwritten digits (UCI, 1,797 images of 8 x 8 pixels, 10 classes), split for you.
 
@@ -195,11 +234,8 @@ def digits(*, test_size: float = 0.25, seed: int = 0, flatten: bool = True, dtyp
     """
     if not isinstance(test_size, (float, int)) or not 0 < test_size < 1:
         raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}")
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = (bunch.images / 16.0).astype(dtype)                  # (1797, 8, 8), values in [0, 1]
-    labels = bunch.target.astype(np.int64)                         # (1797,)
+    pixels, labels = _bundled_digits()
+    images = (pixels.reshape(-1, 8, 8) / 16.0).astype(dtype)      # (1797, 8, 8), values in [0, 1]
     if flatten:
         images = images.reshape(len(images), -1)                   # (1797, 64)
     train, test = _stratified_split(labels, float(test_size), seed)

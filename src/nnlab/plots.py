@@ -521,3 +521,52 @@ def network_trace(sizes: Sequence[int], *, names: Mapping | None = None, notes: 
     if title:
         ax.set_title(title, fontsize=fontsize + 2)
     return ax
+
+
+def layer_histograms(values: Sequence, *, ax=None, bins: int = 40, spread: float = 3.5, title: str | None = None,
+                     xlabel: str = "value", names: Sequence[str] | None = None, show_std: bool = True):
+    """One histogram per layer, stacked from the first layer (bottom) to the last (top) on one x axis.
+
+    ``values`` holds one array per layer, of any shape (each is flattened): for instance the pre-activations
+    of every layer of a network, or the entries of every layer's weight gradient. The x axis spans
+    ``±spread`` times the largest standard deviation among the layers, so a layer whose values have shrunk
+    shows as a spike at 0 and one whose values have grown fills the axis; values beyond the axis are
+    counted in the end bins. Every histogram is scaled to the same height. ``names`` labels the layers on
+    the y axis (default ``1, 2, …``), each with its standard deviation σ; with ``show_std=False`` only the
+    first and the last layer are labelled, by name (cheaper to draw in a grid of many panels).
+    Non-finite values are left out. Returns ``ax``.
+    """
+    layers = [np.asarray(v, dtype=float).ravel() for v in values]
+    if not layers:
+        raise ValueError("values is empty: expected one array per layer")
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    if not spread > 0:
+        raise ValueError(f"spread must be positive, got {spread!r}")
+    names = [str(i + 1) for i in range(len(layers))] if names is None else [str(n) for n in names]
+    if len(names) != len(layers):
+        raise ValueError(f"names needs one label per layer ({len(layers)}), got {len(names)}")
+    layers = [v[np.isfinite(v)] for v in layers]
+    stds = [float(v.std()) if v.size else 0.0 for v in layers]
+    limit = spread * max(stds)
+    if not limit > 0:  # every layer constant: centre the axis on the values, one unit wide
+        limit = max([float(np.abs(v).max()) for v in layers if v.size] + [0.0]) + 1.0
+    edges = np.linspace(-limit, limit, bins + 1)
+    ax = ax or plt.gca()
+    for level, (v, std) in enumerate(zip(layers, stds)):
+        counts = np.histogram(np.clip(v, -limit, limit), bins=edges)[0].astype(float)
+        if counts.max() > 0:
+            counts *= 0.85 / counts.max()
+        ax.stairs(counts + level, edges, baseline=level, fill=True, alpha=0.7, color=f"C{level % 10}")
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(0, len(layers))
+    if show_std:
+        ax.set_yticks(np.arange(len(layers)) + 0.4, [f"{name}: σ {std:.0e}" for name, std in zip(names, stds)],
+                      fontsize=7)
+    else:
+        ends = sorted({0, len(layers) - 1})
+        ax.set_yticks(np.array(ends) + 0.4, [names[i] for i in ends], fontsize=7)
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title)
+    return ax

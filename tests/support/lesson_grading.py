@@ -1,22 +1,26 @@
-"""Grade one lesson's class end to end, twice: by the course's pipeline and by plain `nbgrader autograde`.
+"""Grade one lesson's class end to end: by the course's pipeline and by plain `nbgrader autograde`.
 
 The class of a lesson holds the submissions whose grades the course promises (issues 13.6, 15.1, 15.6):
 
-- ``solution``: the lesson's model answers, as a student would type them;
+- ``solution``: the lesson's model answers, as a student would type them. Plain nbgrader grades them
+  with every function of every answer made to warn first (a RuntimeWarning, as numpy or torch
+  would): full marks there prove both that the solution is right under plain nbgrader and that a
+  warning costs a correct answer nothing (nnlab.check shows it as a note on stdout);
 - ``stub``: the release as handed out (every answer still ``raise NotImplementedError()``);
 - ``alternatives``: the correct answers of ``tests/planted/<id>.py`` where given, the model answers
-  elsewhere, every function of every answer made to warn first (a RuntimeWarning, as numpy or torch
-  would): each must still score full marks;
-- ``mistakes`` (when the planted file has MISTAKES): its wrong answers, the model answers elsewhere;
-  graded by the pipeline only (the classroom grade; plain nbgrader differs from it in how stderr and
-  tracebacks count, which the warning alternatives already exercise).
+  elsewhere, each made to warn: each must still score full marks;
+- ``mistakes`` (when the planted file has MISTAKES): its wrong answers, the model answers elsewhere.
+
+The pipeline (the classroom grade) grades all four; plain nbgrader (the learner's Validate button and
+`nbgrader autograde`) grades the solution and the stub. Each notebook executes once per grader that
+grades it, and nothing else executes a solution: the assertions that every solution cell runs (what
+nbval checks) and that `nbgrader validate` passes it are read from plain nbgrader's execution.
 
 One release (`nbgrader generate_assignment`) serves two course folders with copies of one gradebook.
 `python -m autograder grade` grades one (real bubblewrap sandboxes, two workers) while plain
-`nbgrader autograde` grades the other, at the same time: each notebook executes once per grader, and
-everything else is read from what those executions left (gradebooks, autograded notebooks). Plain
-nbgrader is told to stop each kernel at once when its notebook is done (``shutdown_kernel``), which
-changes no grade and saves the seconds of a polite shutdown.
+`nbgrader autograde` grades the other, at the same time. Plain nbgrader is told to stop each kernel at
+once when its notebook is done (``shutdown_kernel``), which changes no grade and saves the seconds of
+a polite shutdown.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from support.submissions import Planted, code_answer_ids, fill_answers, planted,
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
 HIDDEN = "### BEGIN HIDDEN TESTS"
-PIPELINE_ONLY = {"mistakes"}  # students graded by the pipeline alone
+PLAIN = ("solution", "stub")  # the students plain nbgrader grades too (see above)
 
 
 @dataclass
@@ -71,12 +75,11 @@ def build(lesson: str, tmp: Path) -> LessonClass:
     found = planted(lesson)
     submitted, expected = class_of(release, model, found, tests)
     incoming = tmp / "incoming"
-    for student, notebook in submitted.items():
-        folders = [incoming / student] + ([] if student in PIPELINE_ONLY else
-                                          [plain_course / "submitted" / student / lesson])
-        for folder in folders:
-            folder.mkdir(parents=True)
-            nbformat.write(notebook, folder / f"{lesson}.ipynb")
+    plain_submitted = {"solution": fill_answers(release, warned(release, model)), "stub": release}
+    for folder, notebook in [*((incoming / s, nb) for s, nb in submitted.items()),
+                             *((plain_course / "submitted" / s / lesson, nb) for s, nb in plain_submitted.items())]:
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / f"{lesson}.ipynb")
 
     plain = subprocess.Popen(  # plain nbgrader, one notebook after another, while the pipeline runs
         [str(BIN / "nbgrader"), "autograde", lesson, "--Execute.shutdown_kernel=immediate",
@@ -89,7 +92,7 @@ def build(lesson: str, tmp: Path) -> LessonClass:
     assert run.returncode == 0, f"the pipeline failed on {lesson}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert plain.returncode == 0, f"nbgrader autograde failed on {lesson}:\n{plain_log[-4000:]}"
 
-    plain_students = [s for s in submitted if s not in PIPELINE_ONLY]
+    plain_students = list(PLAIN)
     results = {p.stem: json.loads(p.read_text())
                for p in (pipeline_course / "pipeline" / "results" / lesson).glob("*.json")}
     return LessonClass(
@@ -104,16 +107,20 @@ def build(lesson: str, tmp: Path) -> LessonClass:
 
 def class_of(release, model: dict[str, str], found: Planted | None, tests: dict[str, float]):
     """The submissions of the class, and the test cells each must fail."""
-    code_answers = set(code_answer_ids(release))
     alternatives = {**model, **(found.alternatives if found else {})}
-    warned = {g: with_warning(s) if g in code_answers else s for g, s in alternatives.items()}
     submitted = {"solution": fill_answers(release, model), "stub": release,
-                 "alternatives": fill_answers(release, warned)}
+                 "alternatives": fill_answers(release, warned(release, alternatives))}
     expected = {"solution": set(), "stub": set(tests), "alternatives": set()}
     if found and found.mistakes:
         submitted["mistakes"] = fill_answers(release, {**model, **{g: s for g, (s, _) in found.mistakes.items()}})
         expected["mistakes"] = {cell for _, failing in found.mistakes.values() for cell in failing}
     return submitted, expected
+
+
+def warned(release, answers: dict[str, str]) -> dict[str, str]:
+    """The answers with every function of every code answer made to warn first."""
+    code_answers = set(code_answer_ids(release))
+    return {g: with_warning(s) if g in code_answers else s for g, s in answers.items()}
 
 
 def gradebook_scores(course: Path, lesson: str, students, tests) -> dict[str, dict[str, float | None]]:
