@@ -256,8 +256,10 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
             watcher = asyncio.ensure_future(_watch(root, kernel_process if sandboxed else None, limits,
                                                    current, stopped))
             if judge is not None:
+                waited = time.monotonic()
                 run.stop = await _attach(client, km, judge, starting, home, kernel_process if sandboxed else None,
                                          limits, deadline)
+                deadline += time.monotonic() - waited  # the judge's own start is not the student's time
             for index, cell in enumerate(notebook.cells if run.stop is None else []):
                 if cell.cell_type != "code":
                     continue
