@@ -326,6 +326,8 @@ async def _judge_cell(client, km, judge, cell, index: int, limits: Limits, deadl
     serving = asyncio.ensure_future(_synthetic(client, km, judge.serve_code(), index, limits))
     result = await judge.run_test_async(nb.grade_id(cell), deadline - time.monotonic())
     stop = await serving
+    if stop is not None and result.get("status") != PASSED:
+        return stop  # the kernel went during the test: it fails with the stop's reason, as a test not run
     cell.outputs = test_outputs(result)
     run.replies[index] = "ok" if result.get("status") == PASSED else "error"
     return stop
