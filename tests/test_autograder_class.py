@@ -450,7 +450,8 @@ def test_notes_say_what_was_ignored(graded):
     assert "cell claiming grade id 7 graded as an ordinary cell" in notes["metadata_claims"]
     assert "missing cell 'net_input_tests' put back" in notes["metadata_claims"]
     assert "grading metadata of 'train_perceptron_tests' restored" in notes["metadata_claims"]
-    assert "a result shown in test cell 'predict_tests' was ignored" in notes["forged_results"]
+    # what the kernel displays while the judge calls predict (sys.displayhook(1000)) never reaches the test cell
+    assert "a result shown in test cell" not in notes["forged_results"]
     assert "not a regular file" in notes["fifo_notebook"]
     assert "not a regular file" in notes["link_to_alice"]
     assert "nested too deeply for Python to compile: it was replaced by an error" in notes["parser_recursion"]
