@@ -235,6 +235,7 @@ def run_install_cell(bare, *, spy: bool, extra_env=None) -> subprocess.Completed
                           env={**bare["env"], **(extra_env or {})})
 
 
+@pytest.mark.notebooks  # a new environment and real kernels: seconds, not milliseconds
 def test_install_cell_installs_the_package_where_it_is_missing_and_keeps_torch_and_numpy(bare_python):
     bare = bare_python
     before = where(bare, "nnlab", "numpy", "torch")
@@ -254,6 +255,7 @@ def test_install_cell_installs_the_package_where_it_is_missing_and_keeps_torch_a
     assert (bare["site"] / "nnlab" / "data" / "shakespeare.txt").exists(), "package data is installed"
 
 
+@pytest.mark.notebooks  # a new environment and real kernels: seconds, not milliseconds
 def test_install_cell_does_nothing_where_the_package_is_present(bare_python):
     if where(bare_python, "nnlab")["nnlab"] == "None":
         pytest.skip("the previous test did not install the package")
@@ -261,6 +263,7 @@ def test_install_cell_does_nothing_where_the_package_is_present(bare_python):
     assert ran.returncode == 0 and "CALLS []" in ran.stdout, ran.stdout + ran.stderr
 
 
+@pytest.mark.notebooks  # a new environment and real kernels: seconds, not milliseconds
 def test_plain_pip_environment_validates_a_lesson_without_make(bare_python):
     """`pip install <checkout>[lab]` (no make, no .venv, no kernel registered) and `nbgrader validate`
     in a folder outside the repository, with the standard python3 kernel of that environment."""
