@@ -119,6 +119,16 @@ def test_binder_postbuild_installs_the_package_and_checks_what_notebooks_need():
     assert subprocess.run(["bash", "-n", str(post)], capture_output=True).returncode == 0
 
 
+@pytest.mark.notebooks  # imports the server extensions: seconds
+def test_binder_postbuild_checks_pass_in_a_working_environment():
+    """postBuild's checks (all of it but the install line) pass here, where the course works."""
+    lines = (ROOT / "binder" / "postBuild").read_text().split("\n")
+    checks = "\n".join(line for line in lines if "pip install" not in line)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    ran = subprocess.run(["bash", "-c", checks], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+
+
 def test_badges_follow_colab_and_binder_url_formats():
     """Colab opens github/<owner>/<repo>/blob/<ref>/<path>; Binder v2/gh/<owner>/<repo>/<ref>?labpath=<path>."""
     slug, tag = headers.repository()
