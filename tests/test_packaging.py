@@ -197,6 +197,8 @@ def test_install_cell_pins_the_release_and_never_names_torch():
     assert requirement.url == f"git+{HOME}@v{PROJECT['version']}"
     assert "torch" not in cell.split("\n", 2)[2] and "--upgrade" not in cell
     assert not [r for r in PROJECT["dependencies"] if Requirement(r).name == "torch"], "Colab keeps its own torch"
+    base = {Requirement(r).name: Requirement(r).specifier for r in PROJECT["dependencies"]}
+    assert Version("7.7.1") in base["ipywidgets"], "Colab's ipywidgets (7.7.1; its front end renders no 8) must satisfy the base"
 
 
 @pytest.fixture(scope="module")
