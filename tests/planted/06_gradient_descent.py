@@ -3,14 +3,14 @@
 # grade id of the answer cell -> the whole cell source a student would hand in; each scores full marks
 ALTERNATIVES = {
     # the mean of the per-sample gradients, one sample at a time
-    "gradient_step": '''def gradient_step(w, X, y, eta):
+    "gradient_step": '''def gradient_step(w, X, t, eta):
     w = np.array(w, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
     gradient = np.zeros_like(w)
-    for x_i, y_i in zip(X, y):
-        gradient += -(y_i - x_i @ w) * x_i
-    return w - eta * gradient / len(y)
+    for x_i, t_i in zip(X, t):
+        gradient += -(t_i - x_i @ w) * x_i
+    return w - eta * gradient / len(t)
 ''',
     # the gradient by torch's autograd on the same loss, in float64
     "batch_gradient_descent": '''import torch
@@ -68,7 +68,7 @@ MISTAKES = {
     "gradient_step": ('''def gradient_step(w, X, y, eta):
     w, X, y = (np.asarray(a, dtype=float) for a in (w, X, y))
     return w + eta * (-X.T @ (y - X @ w) / len(y))
-''', ["gradient_step_tests", "batch_gradient_descent_tests"]),
+''', ["gradient_step_tests"]),
     # sampling with replacement: some samples twice, some never
     "minibatches": ('''def minibatches(X, y, batch_size, rng):
     if batch_size < 1:
