@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,11 +69,20 @@ def run(*args, course: Path, env: dict | None = None) -> float:
     return time.perf_counter() - started
 
 
-def make_class(course: Path, lesson: str, students: int) -> None:
-    """The assignment in the gradebook, and ``students`` submissions, mixed correct and wrong."""
+def make_class(course: Path, lesson: str, students: int, like: Path | None = None) -> None:
+    """The assignment in the gradebook, and ``students`` submissions, mixed correct and wrong.
+
+    ``like``: a class folder made before, whose release and gradebook are copied (so that every run
+    grades against the same tests, even if the lesson's source changes meanwhile).
+    """
     release_dir = course / "release"
-    run(BIN / "nbgrader", "generate_assignment", lesson, "--force",
-        f"--CourseDirectory.release_directory={release_dir}", course=course)
+    if like is None:
+        run(BIN / "nbgrader", "generate_assignment", lesson, "--force",
+            f"--CourseDirectory.release_directory={release_dir}", course=course)
+    else:
+        course.mkdir(parents=True)
+        shutil.copytree(like / "release", release_dir)
+        shutil.copy2(like / "gradebook.db", course / "gradebook.db")
     release = nbformat.read(release_dir / lesson / f"{lesson}.ipynb", as_version=4)
     model = model_answers(nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4))
     kinds = [fill_answers(release, model), release, fill_answers(release, {**model, **HALF_RIGHT}),
@@ -194,7 +204,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
         courses = {name: Path(tmp) / name for name in ("plain", "unsandboxed", "cold", "sandboxed")}
         for course in courses.values():
-            make_class(course, lesson, args.students)
+            make_class(course, lesson, args.students, like=None if course == courses["plain"] else courses["plain"])
         release = f"--release-dir={courses['plain'] / 'release'}"
         grade = [sys.executable, "-m", "autograder", "grade", lesson, "--no-feedback", f"--workers={args.workers}",
                  release]
