@@ -83,15 +83,15 @@ def env_for(root: Path, url: str) -> dict:
 
 
 def worker(root: Path, url: str, broker: str, log: Path) -> subprocess.Popen:
-    """``python -m autograder.taskqueue worker`` in a process group of its own (so it can be killed whole)."""
-    return subprocess.Popen([sys.executable, "-m", "autograder.taskqueue", "worker", f"--broker={broker}",
+    """``python -m autograder worker`` in a process group of its own (so it can be killed whole)."""
+    return subprocess.Popen([sys.executable, "-m", "autograder", "worker", f"--broker={broker}",
                              "--concurrency=1", f"--visibility-timeout={VISIBILITY_S}", "--loglevel=INFO"],
                             cwd=ROOT, env=tool_env(env_for(root, url)), stdout=open(log, "w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def grade_command(release_dir: Path, broker: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "autograder.taskqueue", "grade", LESSON, f"--broker={broker}",
+    return [sys.executable, "-m", "autograder", "grade", LESSON, f"--broker={broker}",
             f"--release-dir={release_dir}", "--timeout=90", *extra]
 
 
@@ -155,7 +155,7 @@ def ledger_of(url: str) -> dict:
 def test_a_class_graded_into_postgresql_by_concurrent_recorders_matches_the_sqlite_run(servers, released, local_scores,
                                                                                        tmp_path):
     url, release_dir = pg_class(servers[0], tmp_path, "concurrent", released, CLASS)
-    done = run_tool("python", "-m", "autograder.taskqueue", "grade", LESSON, "--processes=3", "--timeout=90",
+    done = run_tool("python", "-m", "autograder", "grade", LESSON, "--processes=3", "--timeout=90",
                     f"--release-dir={release_dir}", env=env_for(tmp_path, url))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "in 3 processes recording at once" in done.stdout
