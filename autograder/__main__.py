@@ -1,8 +1,9 @@
-"""The instructor's commands: python -m autograder {release,collect,grade,feedback,export} …
+"""The instructor's commands: python -m autograder {release,collect,grade,worker,feedback,export} …
 
     python -m autograder release 02_perceptron                 # solutions/ -> release + gradebook
     python -m autograder collect 02_perceptron path/to/folder  # or path/to/lms-download.zip
     python -m autograder grade 02_perceptron                   # parallel, sandboxed; prints a summary
+    python -m autograder grade 02_perceptron --broker redis://…  # queued for `python -m autograder worker`s
     python -m autograder feedback 02_perceptron                # HTML feedback per student again
     python -m autograder export grades.csv                     # every grade, from nbgrader
 
@@ -22,6 +23,8 @@ from .errors import GraderError
 from .limits import MIB, Limits
 from .paths import REPOSITORY, course_dir
 
+BROKER_ENV = "NNLAB_BROKER_URL"  # set (as a deployment's Secret does): `grade` queues for the workers
+
 
 def nbgrader(*args: str) -> None:
     """Run one of nbgrader's own commands from the repository root (where its config lives)."""
@@ -32,6 +35,8 @@ def nbgrader(*args: str) -> None:
 
 def grade(args) -> int:
     from .pipeline import Options, Pipeline  # nbclient and nbgrader load only for this command
+    if args.broker or args.processes or os.environ.get(BROKER_ENV):
+        return queued(args)
     if args.submissions:
         do_collect(argparse.Namespace(lesson=args.lesson, source=args.submissions, lms=args.lms,
                                       roster=args.roster))
@@ -48,6 +53,18 @@ def grade(args) -> int:
     print()
     print(summary.table(results))
     return 0
+
+
+def queued(args) -> int:
+    """``grade --broker URL`` (Celery workers) or ``--processes N`` (local recorders): see autograder/taskqueue.py."""
+    from . import taskqueue
+    if args.submissions:
+        do_collect(argparse.Namespace(lesson=args.lesson, source=args.submissions, lms=args.lms, roster=args.roster))
+    argv = ["grade", args.lesson, f"--timeout={args.timeout}", f"--stall={args.stall}"]
+    argv += [f"--processes={args.processes}"] if args.processes else [f"--broker={args.broker or ''}"]
+    argv += ["--force"] * args.force + ["--no-feedback"] * args.no_feedback
+    argv += [f"--release-dir={args.release_dir}"] if args.release_dir else []
+    return taskqueue.main(argv)
 
 
 def do_collect(args) -> int:
@@ -89,6 +106,18 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # test hook: simulate a crash
     step.add_argument("--fault-for", action="append", help=argparse.SUPPRESS)  # test hook: a grader fault
     step.add_argument("--release-dir", type=Path, help="release notebooks (default: lessons/)")
+    step.add_argument("--broker", help="queue one task per submission on this Redis broker for `worker`s "
+                                       f"(default: {BROKER_ENV} when set; without either, grade here)")
+    step.add_argument("--processes", type=int, help="without --broker: this many local processes record into the "
+                                                    "PostgreSQL gradebook at once (NNLAB_DB_URL)")
+    step.add_argument("--stall", type=float, default=600, help="with --broker: seconds without progress before "
+                                                               "the run stops (default 600); run it again to resume")
+    step = steps.add_parser("worker", help="a Celery worker: executes and judges queued submissions, sandboxed")
+    step.add_argument("--broker", help=f"the Redis broker (default: {BROKER_ENV})")
+    step.add_argument("--concurrency", type=int, default=os.cpu_count() or 1, help="submissions at once (default: cores)")
+    step.add_argument("--visibility-timeout", type=float, help="seconds before an unacknowledged task goes to "
+                                                               "another worker (default: from the time limit)")
+    step.add_argument("--loglevel", default="WARNING")
     step = steps.add_parser("feedback", help="nbgrader generate_feedback; --zip: also a zip for the LMS upload")
     step.add_argument("lesson")
     step.add_argument("--zip", type=Path, help="write the feedback files into this zip, named for --lms")
@@ -119,6 +148,11 @@ def dispatch(args) -> int:
         return do_collect(args)
     elif args.step == "grade":
         return grade(args)
+    elif args.step == "worker":
+        from . import taskqueue
+        visibility = [f"--visibility-timeout={args.visibility_timeout}"] if args.visibility_timeout else []
+        return taskqueue.main(["worker", f"--broker={args.broker or ''}", f"--concurrency={args.concurrency}",
+                               f"--loglevel={args.loglevel}", *visibility])
     elif args.step == "feedback":
         nbgrader("generate_feedback", args.lesson, "--force",
                  "--GenerateFeedback.preprocessors=['nbgrader.preprocessors.ClearHiddenTests',"

@@ -51,7 +51,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import bounds, sandbox
+from . import bounds, sandbox, warm
 from . import cells as nb
 from .limits import Limits
 from .outcomes import Reason, Stop, exit_stop
@@ -119,7 +119,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         deadline = time.monotonic() + self.startup_s
         kernel = None
         while time.monotonic() < deadline:
-            kernel = kernel or sandbox.kernel_pid(root)
+            kernel = kernel or getattr(self.provisioner, "kernel_pid", None) or sandbox.kernel_pid(root)
             if kernel and all(_is_socket(f"/proc/{kernel}/root{sandbox.SOCKETS}-{port}") for port in self.ports):
                 break
             if await self.provisioner.poll() is not None:
@@ -229,6 +229,11 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
     km.context.setsockopt(zmq.MAXMSGSIZE, limits.output_bytes + (1 << 20))  # refuse giant messages
     if sandboxed and not sandbox.as_root():
         km.context.setsockopt(zmq.RECONNECT_IVL, -1)  # the socket folder cannot be locked: never reconnect
+    # warm kernels (``warm``): forked from this process's pre-imported zygote, each in a fresh sandbox of
+    # its own, instead of started cold; the sockets are then reached as for a cold sandbox
+    zygote = warm.shared(hidden, limits) if sandboxed else None
+    if zygote is not None:
+        warm.warm_manager(km, zygote, uid=uid, limits=limits)
 
     deadline = time.monotonic() + limits.wall_s
     run = Execution(notebook)

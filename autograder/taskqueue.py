@@ -141,9 +141,12 @@ def start_zygote(course_root: Path) -> None:
     from . import sandbox, warm
     from .paths import REPOSITORY
     if warm_enabled() and sandbox.bwrap() and _zygote is None:
-        _zygote = warm.Zygote(hidden=[REPOSITORY, Path(course_root)], limits=Limits()).start()
-        print(f"nnlab worker: warm kernels ready (zygote started in {_zygote.start_s:.1f} s)", file=sys.stderr,
-              flush=True)
+        # the process's zygote (``warm.shared``), which ``execute`` forks every kernel from, in this process
+        # and in every worker process forked from it
+        _zygote = warm.shared([REPOSITORY, Path(course_root).resolve()], Limits())
+        if _zygote is not None:
+            print(f"nnlab worker: warm kernels ready (zygote started in {_zygote.start_s:.1f} s)", file=sys.stderr,
+                  flush=True)
 
 
 def _worker_state() -> dict:
@@ -166,7 +169,6 @@ def _pipeline(course, assignment: str, spec: dict):
                           feedback=o["feedback"], force=o["force"],
                           release_dir=Path(o["release_dir"]) if o.get("release_dir") else None)
         state["pipelines"][key] = Pipeline(course, assignment, options, log=lambda line: None)
-        state["pipelines"][key].zygote = _zygote if options.sandboxed else None
     return state["pipelines"][key]
 
 

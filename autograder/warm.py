@@ -20,6 +20,11 @@ the child) and keeps nothing of a request after the fork.
 For jupyter_client the child is a ``WarmChild``, a ``Popen``-like handle (``pid`` is the child's pid on
 this machine, ``kernel_pid`` the kernel's), and ``WarmProvisioner`` launches it in place of a
 process; the kernel's sockets are reached through ``/proc/<kernel>/root`` as for a cold sandbox.
+
+``execute.execute`` forks every sandboxed kernel from ``shared(hidden)``: the process's zygote for
+those hidden folders, started on its first use (or installed by the queue's worker before its pool
+forks, ``install``). ``NNLAB_WARM=0`` starts every kernel cold; a zygote that cannot start is said
+once and every kernel then starts cold.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -356,6 +362,75 @@ def warm_manager(km, zygote: Zygote, *, uid: int | None, limits: Limits, binds=(
     provisioner.zygote, provisioner.uid, provisioner.limits, provisioner.binds = zygote, uid, limits, tuple(binds)
     km.provisioner = provisioner
     return provisioner
+
+
+# -- the process's zygote -----------------------------------------------------------------------------
+
+_zygotes: dict[tuple, "Zygote | None"] = {}  # hidden folders -> this process's zygote (None: it failed)
+_zygotes_lock = threading.Lock()
+ENV = "NNLAB_WARM"  # "0": every kernel starts cold
+
+
+def enabled() -> bool:
+    """Warm kernels unless ``NNLAB_WARM=0``, where bubblewrap is installed (the zygote is a sandbox)."""
+    return os.environ.get(ENV, "1").strip() != "0" and sandbox.bwrap() is not None
+
+
+def _key(hidden) -> tuple:
+    return tuple(sorted({os.path.realpath(h) for h in hidden}))
+
+
+def install(zygote: Zygote) -> None:
+    """Make ``zygote`` (already started) the one ``shared`` returns for its hidden folders."""
+    with _zygotes_lock:
+        _zygotes[_key(zygote.hidden)] = zygote
+
+
+def shared(hidden, limits: Limits | None = None, *, log=None) -> Zygote | None:
+    """This process's zygote for kernels that must not see ``hidden``, started on first use; None: start cold.
+
+    Started once per process (or inherited from the process that forked this one) on a thread of its
+    own that lives as long as the process: bwrap's ``--die-with-parent`` follows the thread that
+    started it, and a grading pool's threads come and go. One that cannot start is said once (on
+    ``log``, else stderr) and not tried again: every kernel then starts cold, as before.
+    """
+    if not enabled():
+        return None
+    key = _key(hidden)
+    with _zygotes_lock:
+        if key in _zygotes and (_zygotes[key] is None or _zygotes[key].alive()):
+            return _zygotes[key]
+        zygote = Zygote([Path(h) for h in hidden], limits)
+        try:
+            _start_kept(zygote)
+            import atexit
+            atexit.register(zygote.stop)
+        except Exception as error:  # noqa: BLE001: warm kernels are an optimisation, never a reason to stop
+            zygote = None
+            message = f"warm kernels are off for this run (kernels start cold): {error}"[:1500]
+            log(message) if log else print(message, file=sys.stderr, flush=True)
+        _zygotes[key] = zygote
+        return zygote
+
+
+def _start_kept(zygote: Zygote) -> None:
+    """``zygote.start()`` on a daemon thread that then waits for ever (the zygote's parent thread)."""
+    ready, failed = threading.Event(), []
+
+    def keep():
+        try:
+            zygote.start()
+        except BaseException as error:  # noqa: BLE001: handed to the caller
+            failed.append(error)
+            return
+        finally:
+            ready.set()
+        threading.Event().wait()
+
+    threading.Thread(target=keep, name="nnlab-zygote", daemon=True).start()
+    ready.wait()
+    if failed:
+        raise failed[0]
 
 
 def scratch_for(root: Path) -> Path:

@@ -7,24 +7,45 @@ answers, in turn) is graded four times on this machine, each in a fresh course f
 
 1. plain `nbgrader autograde <lesson>`: one submission after another, no isolation;
 2. `python -m autograder grade --no-sandbox`: the pipeline, parallel, resource limits only;
-3. `python -m autograder grade`: the pipeline, parallel, in bubblewrap, the test cells judged outside
-   the kernel (issue 14);
-4. the same with `--in-kernel-tests-benchmark-only`: the old path, test cells run inside the
+3. the pipeline, parallel, in bubblewrap, every kernel started cold (``NNLAB_WARM=0``);
+4. the pipeline, parallel, in bubblewrap, with warm kernels (the default): each kernel forked from
+   one pre-imported zygote (``autograder/warm.py``), in a fresh sandbox of its own; the test cells
+   judged outside the kernel (issue 14);
+5. the same with ``--in-kernel-tests-benchmark-only``: the old path, test cells run inside the
    student's kernel, kept for this comparison alone (it is not safe against a student).
 
-It prints the four times, the speed-up of (3) over (1), the sandbox's overhead, (3) against (2),
-the judge against the in-kernel tests, (3) against (4), and checks that all four gave every
-student the same score. Feedback is left out of every
-run (it is a separate step in plain nbgrader too). Figures are only as quiet as the machine.
+Run 4 is the pipeline as ``python -m autograder grade`` runs it (same code, same process layout),
+with each stage of each submission timed from inside (``--stages-into``):
+
+- start: from the execution's beginning to its first cell (scratch folder, fork or cold start of
+  the sandboxed kernel, its sockets, the client's handshake), plus its shutdown after the last cell,
+  less the wait for the run's zygote (its start, paid once per run, is printed on its own);
+- execute: the notebook's own cells, the student's and the instructor's (what the notebook costs
+  wherever it runs);
+- judge: the graded test cells (run by the judge against the kernel), then the verdict: deriving from the
+  executed notebook what nbgrader records (``verdict``) and clearing the sandbox's scratch;
+- record: recording into nbgrader's gradebook and writing the student's result (``Pipeline._record``);
+- read: reading, restoring and scanning the submission (``Pipeline._prepare``).
+
+The per-submission overhead is everything but the notebook's own cells (read + start + verdict +
+record), over the time of those cells.
+
+It prints the five times, the speed-up of (4) over (1), the sandbox's overhead ((4) against (2)),
+the judge against the in-kernel tests ((4) against (5)), and checks that all five gave every student
+the same score. Feedback is left out of every run (it
+is a separate step in plain nbgrader too). Figures are only as quiet as the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,11 +59,13 @@ from support.submissions import fill_answers, model_answers  # noqa: E402
 from test_grading_cycle import HALF_RIGHT, PLAUSIBLE_BUT_WRONG  # noqa: E402
 
 BIN = Path(sys.executable).parent
+STAGES = ("read", "start", "execute", "judge", "record")
 
 
-def run(*args, course: Path) -> float:
+def run(*args, course: Path, env: dict | None = None) -> float:
     """Run a command of the environment with ``course`` as the class folder; return its seconds."""
-    env = {**os.environ, "NNLAB_COURSE_DIR": str(course), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, **(env or {}), "NNLAB_COURSE_DIR": str(course),
+           "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     started = time.perf_counter()
     result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -50,11 +73,20 @@ def run(*args, course: Path) -> float:
     return time.perf_counter() - started
 
 
-def make_class(course: Path, lesson: str, students: int) -> None:
-    """The assignment in the gradebook, and ``students`` submissions, mixed correct and wrong."""
+def make_class(course: Path, lesson: str, students: int, like: Path | None = None) -> None:
+    """The assignment in the gradebook, and ``students`` submissions, mixed correct and wrong.
+
+    ``like``: a class folder made before, whose release and gradebook are copied (so that every run
+    grades against the same tests, even if the lesson's source changes meanwhile).
+    """
     release_dir = course / "release"
-    run(BIN / "nbgrader", "generate_assignment", lesson, "--force",
-        f"--CourseDirectory.release_directory={release_dir}", course=course)
+    if like is None:
+        run(BIN / "nbgrader", "generate_assignment", lesson, "--force",
+            f"--CourseDirectory.release_directory={release_dir}", course=course)
+    else:
+        course.mkdir(parents=True)
+        shutil.copytree(like / "release", release_dir)
+        shutil.copy2(like / "gradebook.db", course / "gradebook.db")
     release = nbformat.read(release_dir / lesson / f"{lesson}.ipynb", as_version=4)
     model = model_answers(nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4))
     kinds = [fill_answers(release, model), release, fill_answers(release, {**model, **HALF_RIGHT}),
@@ -70,39 +102,161 @@ def scores(course: Path, lesson: str) -> dict[str, float]:
         return {s.student.id: s.score for s in gradebook.find_assignment(lesson).submissions}
 
 
+# -- the staged run (in its own process, as `python -m autograder grade` would be) ------------------------
+
+
+def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path) -> None:
+    """Grade the class of ``NNLAB_COURSE_DIR`` with the pipeline, timing each stage of each submission."""
+    from autograder import cells, warm
+    from autograder import execute as execution
+    from autograder import pipeline
+    from autograder.paths import course_dir
+
+    local, stages, lock = threading.local(), {}, threading.Lock()
+
+    def stage(student: str, name: str, seconds: float) -> None:
+        with lock:
+            entry = stages.setdefault(student, dict.fromkeys(STAGES + ("verdict", "zygote"), 0.0))
+            entry[name] += seconds
+
+    def timed(method, name):
+        def wrapper(self, job, *args):
+            started = time.monotonic()
+            try:
+                return method(self, job, *args)
+            finally:
+                stage(job.submission.student, name, time.monotonic() - started)
+        return wrapper
+
+    execute_notebook, execute_cell, execute_job = pipeline.execute, execution._execute_cell, pipeline.Pipeline._execute
+
+    shared = warm.shared
+
+    def timed_shared(*args, **kw):
+        """The wait for the run's zygote (its start, for the first kernels): a cost of the run, not of a kernel."""
+        started = time.monotonic()
+        try:
+            return shared(*args, **kw)
+        finally:
+            if getattr(local, "cells", None) is not None:
+                local.cells["zygote"] += time.monotonic() - started
+
+    async def timed_execute(notebook, scratch, **kw):
+        local.cells = {"began": time.monotonic(), "first": None, "last": None, "execute": 0.0, "judge": 0.0,
+                       "zygote": 0.0}
+        try:
+            return await execute_notebook(notebook, scratch, **kw)
+        finally:
+            local.cells["ended"] = time.monotonic()
+
+    def timed_cell(run_cell, test_cell):
+        """A cell's time: a test cell's goes to judge, any other's to execute (``run_cell(…, cell, …)``)."""
+        async def timed(*args):
+            started = time.monotonic()
+            try:
+                return await run_cell(*args)
+            finally:
+                ended = time.monotonic()
+                record = local.cells
+                record["first"] = record["first"] or started
+                record["last"] = ended
+                record["judge" if test_cell(args) else "execute"] += ended - started
+        return timed
+
+    def timed_job(self, job, *args):
+        started, local.cells = time.monotonic(), None
+        try:
+            return execute_job(self, job, *args)
+        finally:
+            total, record, student = time.monotonic() - started, local.cells, job.submission.student
+            if record is None or "ended" not in record:  # the grader failed before the kernel: all of it is start
+                record = {"began": started, "ended": started + total, "first": None, "last": None, "execute": 0.0,
+                          "judge": 0.0, "zygote": 0.0}
+            first, last = record["first"] or record["ended"], record["last"] or record["ended"]
+            stage(student, "start", (first - record["began"]) + (record["ended"] - last) - record["zygote"])
+            stage(student, "zygote", record["zygote"])
+            stage(student, "execute", record["execute"])
+            # the verdict: what the job does besides executing (deriving nbgrader's notebook, clearing up)
+            verdict = total - (record["ended"] - record["began"])
+            stage(student, "judge", record["judge"] + verdict)
+            stage(student, "verdict", verdict)
+
+    pipeline.execute, warm.shared = timed_execute, timed_shared
+    execution._execute_cell = timed_cell(execute_cell, lambda args: cells.is_test(args[2]))
+    if hasattr(execution, "_judge_cell"):  # issue 14: test cells judged outside the kernel
+        execution._judge_cell = timed_cell(execution._judge_cell, lambda args: True)
+    pipeline.Pipeline._execute = timed_job
+    pipeline.Pipeline._prepare = timed(pipeline.Pipeline._prepare, "read")
+    pipeline.Pipeline._record = timed(pipeline.Pipeline._record, "record")
+    options = pipeline.Options(workers=workers, feedback=False, release_dir=release_dir)
+    pipeline.Pipeline(course_dir(), lesson, options, log=lambda line: None).grade()
+    zygotes = [z for z in warm._zygotes.values() if z is not None]
+    into.write_text(json.dumps({"stages": stages, "zygote_s": zygotes[0].start_s if zygotes else None}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--lesson", default="02_perceptron")
+    parser.add_argument("--stages-into", type=Path, help=argparse.SUPPRESS)  # the staged run, in a process of its own
+    parser.add_argument("--release-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     lesson = args.lesson
+    if args.stages_into:
+        return grade_with_stages(lesson, args.workers, args.release_dir, args.stages_into)
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
-        courses = {name: Path(tmp) / name for name in ("plain", "unsandboxed", "sandboxed", "in_kernel")}
+        courses = {name: Path(tmp) / name for name in ("plain", "unsandboxed", "cold", "sandboxed", "in_kernel")}
         for course in courses.values():
-            make_class(course, lesson, args.students)
-        grade = [sys.executable, "-m", "autograder", "grade", lesson, "--no-feedback",
-                 f"--workers={args.workers}", f"--release-dir={courses['plain'] / 'release'}"]
+            make_class(course, lesson, args.students, like=None if course == courses["plain"] else courses["plain"])
+        release = f"--release-dir={courses['plain'] / 'release'}"
+        grade = [sys.executable, "-m", "autograder", "grade", lesson, "--no-feedback", f"--workers={args.workers}",
+                 release]
+        staged = Path(tmp) / "stages.json"
         times = {
             "plain": run(BIN / "nbgrader", "autograde", lesson, course=courses["plain"]),
             "unsandboxed": run(*grade, "--no-sandbox", course=courses["unsandboxed"]),
-            "sandboxed": run(*grade, course=courses["sandboxed"]),
-            "in_kernel": run(*grade, "--in-kernel-tests-benchmark-only", course=courses["in_kernel"]),
+            "cold": run(*grade, course=courses["cold"], env={"NNLAB_WARM": "0"}),
+            "sandboxed": run(sys.executable, Path(__file__).resolve(), f"--lesson={lesson}", f"--workers={args.workers}",
+                        release, f"--stages-into={staged}", course=courses["sandboxed"],
+                             env={"NNLAB_WARM": "1"}),
+            "in_kernel": run(*grade, "--in-kernel-tests-benchmark-only", course=courses["in_kernel"],
+                             env={"NNLAB_WARM": "1"}),
         }
-        agree = scores(courses["plain"], lesson) == scores(courses["sandboxed"], lesson) \
-            == scores(courses["unsandboxed"], lesson) == scores(courses["in_kernel"], lesson)
-    per = {name: seconds / args.students for name, seconds in times.items()}
-    print(f"{args.students} submissions of {lesson}, {os.cpu_count()} cores, pipeline workers: {args.workers}")
-    print(f"{'run':<44} {'seconds':>8} {'per submission':>15}")
-    print(f"{'plain nbgrader autograde (serial)':<44} {times['plain']:>8.1f} {per['plain']:>15.2f}")
-    print(f"{'pipeline, resource limits only':<44} {times['unsandboxed']:>8.1f} {per['unsandboxed']:>15.2f}")
-    print(f"{'pipeline, bubblewrap sandbox, judge':<44} {times['sandboxed']:>8.1f} {per['sandboxed']:>15.2f}")
-    print(f"{'pipeline, bubblewrap, in-kernel tests (old)':<44} {times['in_kernel']:>8.1f} {per['in_kernel']:>15.2f}")
-    print(f"speed-up of the sandboxed pipeline over plain nbgrader: {times['plain'] / times['sandboxed']:.2f}x")
-    print(f"sandbox overhead: {100 * (times['sandboxed'] / times['unsandboxed'] - 1):+.1f} %")
+        found = {name: scores(course, lesson) for name, course in courses.items()}
+        measured = json.loads(staged.read_text())
+    n = args.students
+    per = {name: seconds / n for name, seconds in times.items()}
+    print(f"{n} submissions of {lesson}, {os.cpu_count()} cores, pipeline workers: {args.workers}")
+    print(f"{'run':<52} {'seconds':>8} {'per submission':>15}")
+    names = {"plain": "plain nbgrader autograde (serial)", "unsandboxed": "pipeline, resource limits only",
+             "cold": "pipeline, bubblewrap sandbox, cold kernels", "sandboxed": "pipeline, bubblewrap sandbox, warm kernels",
+             "in_kernel": "the same, test cells in the kernel (old, unsafe)"}
+    for name, label in names.items():
+        print(f"{label:<52} {times[name]:>8.1f} {per[name]:>15.2f}")
+    print(f"speed-up of the sandboxed pipeline (warm kernels) over plain nbgrader: {times['plain'] / times['sandboxed']:.2f}x"
+          f" (cold kernels: {times['plain'] / times['cold']:.2f}x; goal of issue 21: at least 6x)")
+    print(f"sandbox overhead (warm kernels against no sandbox): {100 * (times['sandboxed'] / times['unsandboxed'] - 1):+.1f} %")
     print(f"judge against in-kernel tests: {100 * (times['sandboxed'] / times['in_kernel'] - 1):+.1f} % "
           f"({'not slower' if times['sandboxed'] <= times['in_kernel'] else 'SLOWER'})")
-    print(f"every student has the same score in all four runs: {'yes' if agree else 'NO'}")
+    stages = measured["stages"]
+    mean = {s: sum(entry[s] for entry in stages.values()) / max(1, len(stages))
+            for s in STAGES + ("verdict", "zygote")}
+    own = mean["execute"] + mean["judge"] - mean["verdict"]  # every cell of the notebook, tests included
+    print(f"\nwarm run, per submission (mean of {len(stages)}, seconds; workers run {args.workers} at once):")
+    print("  " + "  ".join(f"{s} {mean[s]:.2f}" for s in STAGES)
+          + f"   (judge = test cells {mean['judge'] - mean['verdict']:.2f} + verdict {mean['verdict']:.2f})")
+    if measured["zygote_s"] is not None:
+        print(f"  the zygote's start, once per run: {measured['zygote_s']:.2f} s (the first kernels wait for it: "
+              f"{mean['zygote']:.2f} s per submission on average, left out of start)")
+    overhead = mean["read"] + mean["start"] + mean["verdict"] + mean["record"]
+    print(f"  overhead beyond the notebook's own execution (read + start + verdict + record, over its cells): "
+          f"{100 * overhead / own:.0f} % (goal: at most 20 %)")
+    same = all(scores_ == found["plain"] for scores_ in found.values())
+    print(f"every student has the same score in all five runs: {'yes' if same else 'NO'}")
+    if not same:
+        for name, scores_ in found.items():
+            print(f"  {name}: {scores_}")
 
 
 if __name__ == "__main__":

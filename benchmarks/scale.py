@@ -5,8 +5,8 @@
 Starts a throwaway PostgreSQL cluster and a redis-server on 127.0.0.1 (``tests/support/servers.py``),
 releases the lesson into the PostgreSQL gradebook, generates ``--students`` submissions (model answers,
 blank releases, half-right and plausible-but-wrong answers, in turn), starts ``--workers`` worker
-processes (``python -m autograder.taskqueue worker``, ``--concurrency`` kernels each), and grades the
-class with ``python -m autograder.taskqueue grade``. It prints:
+processes (``python -m autograder worker``, ``--concurrency`` kernels each), and grades the
+class with ``python -m autograder grade --broker``. It prints:
 
 - throughput: submissions per minute, wall clock from the first task queued to the last recorded;
 - the time in each stage per submission (mean, median, 95th percentile), as the workers measured
@@ -108,13 +108,13 @@ def main() -> None:
         print(f"class of {args.students} submissions of {args.lesson} made in {time.perf_counter() - made:.1f} s")
         env = env_for(course, url)
         logs = [open(Path(tmp) / f"worker-{n}.log", "w") for n in range(args.workers)]
-        workers = [subprocess.Popen([sys.executable, "-m", "autograder.taskqueue", "worker", f"--broker={redis.url}",
+        workers = [subprocess.Popen([sys.executable, "-m", "autograder", "worker", f"--broker={redis.url}",
                                      f"--concurrency={args.concurrency}", "--loglevel=WARNING"], cwd=ROOT, env=env,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True) for log in logs]
         try:
             before = database_activity(url)
             started = time.perf_counter()
-            graded = subprocess.run([sys.executable, "-m", "autograder.taskqueue", "grade", args.lesson,
+            graded = subprocess.run([sys.executable, "-m", "autograder", "grade", args.lesson,
                                      f"--broker={redis.url}", f"--release-dir={release_dir}", "--stall=600",
                                      *(["--no-feedback"] if args.no_feedback else [])],
                                     cwd=ROOT, env=env, capture_output=True, text=True)

@@ -30,6 +30,8 @@ PYPI_NAMES = {conda: pypi.split("[")[0] for pypi, conda in CONDA_NAMES.items()}
 
 
 def pyproject_requirements() -> dict[str, SpecifierSet]:
+    """Every requirement by name; where an extra names a base requirement again (ipywidgets: 7.7 for Colab,
+    8.1 in `lab`), the extra's bounds, which are the ones the full environment installs."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     lines = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
     requirements = [Requirement(line) for line in lines]

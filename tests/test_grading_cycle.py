@@ -68,7 +68,7 @@ def update_step(w, x, d, T, eta=1.0):
 ''',
     "sign_update": HALF_RIGHT["sign_update"],
     "train_perceptron": '''
-def train_perceptron(X, d, T=0.0, eta=1.0, max_epochs=100):
+def train_perceptron(X, d, T=0.0, eta=1.0, max_epochs=100, step=update_step):
     w, mistakes = np.zeros(np.shape(X)[1]), []
     for _ in range(100):  # ignores max_epochs
         wrong = 0

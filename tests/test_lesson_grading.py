@@ -2,9 +2,9 @@
 
 For each lesson, one class (see ``support/lesson_grading.py``): the solution, the release stub, the
 correct alternatives of ``tests/planted/<id>.py`` made to warn, and its planted mistakes, graded by the
-pipeline (`python -m autograder grade`, real bubblewrap sandboxes); the solution (every answer made to
-warn) and the stub graded by plain `nbgrader autograde` as well. Everything asserted below is read
-from those executions:
+pipeline (`python -m autograder grade`, real bubblewrap sandboxes); all but the mistakes graded by plain
+`nbgrader autograde` as well, its copy of the solution with every answer made to warn. Everything
+asserted below is read from those executions:
 
 - the solution scores full marks under both graders (issue 13.6: lesson 09's own solution once scored
   0/15 through the pipeline), though plain nbgrader's copy warns in every answer (15.1); every one of
@@ -13,10 +13,10 @@ from those executions:
   first lesson);
 - the release stub scores 0 on every test cell under both, and fails each in its visible part, so
   the Validate button fails every graded cell of the release (issue 15.1);
-- correct answers written differently, each also warning, score full marks (15.1, 15.6);
+- correct answers written differently, each also warning, score full marks under both (15.1, 15.6);
 - each planted mistake loses exactly the test cells it names (15.6).
 
-The classes are expensive (a lesson is 6 notebook executions), so the lessons are split between
+The classes are expensive (a lesson is 7 notebook executions), so the lessons are split between
 this module and ``test_lesson_grading_odd.py``: pytest-xdist's ``--dist loadfile`` runs a module on one
 worker, and the two workers share the load.
 """
@@ -100,12 +100,13 @@ def test_the_lesson_has_planted_answers(graded):
     assert not any(unknown.values()), f"{path}: MISTAKES name cells that are not test cells: {unknown}"
 
 
-def test_correct_alternatives_that_warn_score_full_marks(graded):
-    grader = graded.pipeline
-    wrong = lg.wrong_scores(grader.scores["alternatives"], graded.tests, set())
-    assert not wrong, (f"{graded.lesson}: correct answers (planted alternatives, each warning) lose points "
-                       f"under {grader.name}: {wrong}\n"
-                       + lg.failures_explained(grader.notebooks["alternatives"], set(wrong)))
+def test_correct_alternatives_that_warn_score_full_marks_under_both_graders(graded):
+    for grader in _both(graded):
+        wrong = lg.wrong_scores(grader.scores["alternatives"], graded.tests, set())
+        assert not wrong, (f"{graded.lesson}: correct answers (planted alternatives, each warning) lose points "
+                           f"under {grader.name}: {wrong}\n"
+                           + lg.failures_explained(grader.notebooks["alternatives"], set(wrong)))
+    assert lg.stderr_cells(graded.plain.notebooks["alternatives"], graded.tests) == []
 
 
 def test_each_planted_mistake_loses_exactly_the_test_cells_it_names(graded):

@@ -119,6 +119,16 @@ def test_binder_postbuild_installs_the_package_and_checks_what_notebooks_need():
     assert subprocess.run(["bash", "-n", str(post)], capture_output=True).returncode == 0
 
 
+@pytest.mark.notebooks  # imports the server extensions: seconds
+def test_binder_postbuild_checks_pass_in_a_working_environment():
+    """postBuild's checks (all of it but the install line) pass here, where the course works."""
+    lines = (ROOT / "binder" / "postBuild").read_text().split("\n")
+    checks = "\n".join(line for line in lines if "pip install" not in line)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    ran = subprocess.run(["bash", "-c", checks], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+
+
 def test_badges_follow_colab_and_binder_url_formats():
     """Colab opens github/<owner>/<repo>/blob/<ref>/<path>; Binder v2/gh/<owner>/<repo>/<ref>?labpath=<path>."""
     slug, tag = headers.repository()
@@ -187,6 +197,8 @@ def test_install_cell_pins_the_release_and_never_names_torch():
     assert requirement.url == f"git+{HOME}@v{PROJECT['version']}"
     assert "torch" not in cell.split("\n", 2)[2] and "--upgrade" not in cell
     assert not [r for r in PROJECT["dependencies"] if Requirement(r).name == "torch"], "Colab keeps its own torch"
+    base = {Requirement(r).name: Requirement(r).specifier for r in PROJECT["dependencies"]}
+    assert Version("7.7.1") in base["ipywidgets"], "Colab's ipywidgets (7.7.1; its front end renders no 8) must satisfy the base"
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +247,7 @@ def run_install_cell(bare, *, spy: bool, extra_env=None) -> subprocess.Completed
                           env={**bare["env"], **(extra_env or {})})
 
 
+@pytest.mark.notebooks  # a new environment and real kernels: seconds, not milliseconds
 def test_install_cell_installs_the_package_where_it_is_missing_and_keeps_torch_and_numpy(bare_python):
     bare = bare_python
     before = where(bare, "nnlab", "numpy", "torch")
@@ -254,6 +267,7 @@ def test_install_cell_installs_the_package_where_it_is_missing_and_keeps_torch_a
     assert (bare["site"] / "nnlab" / "data" / "shakespeare.txt").exists(), "package data is installed"
 
 
+@pytest.mark.notebooks  # a new environment and real kernels: seconds, not milliseconds
 def test_install_cell_does_nothing_where_the_package_is_present(bare_python):
     if where(bare_python, "nnlab")["nnlab"] == "None":
         pytest.skip("the previous test did not install the package")
@@ -261,6 +275,7 @@ def test_install_cell_does_nothing_where_the_package_is_present(bare_python):
     assert ran.returncode == 0 and "CALLS []" in ran.stdout, ran.stdout + ran.stderr
 
 
+@pytest.mark.notebooks  # a new environment and real kernels: seconds, not milliseconds
 def test_plain_pip_environment_validates_a_lesson_without_make(bare_python):
     """`pip install <checkout>[lab]` (no make, no .venv, no kernel registered) and `nbgrader validate`
     in a folder outside the repository, with the standard python3 kernel of that environment."""

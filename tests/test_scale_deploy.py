@@ -41,8 +41,8 @@ def test_the_workers_run_a_real_command_with_the_variables_the_code_reads():
     (deployment,) = [d for _, d in manifests() if d["kind"] == "Deployment"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     command = container["command"]
-    assert command[:3] == ["python", "-m", "autograder.taskqueue"] and command[3] == "worker"
-    helped = run_tool(sys.executable, "-m", "autograder.taskqueue", *command[3:4], "--help")
+    assert command[:3] == ["python", "-m", "autograder"] and command[3] == "worker"
+    helped = run_tool(sys.executable, "-m", "autograder", *command[3:4], "--help")
     assert helped.returncode == 0 and "--concurrency" in helped.stdout
     secret = next(d for _, d in manifests() if d["kind"] == "Secret")
     code = "".join(p.read_text() for p in (ROOT / "autograder").glob("*.py")) + (ROOT / "nbgrader_config.py").read_text()

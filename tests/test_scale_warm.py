@@ -213,3 +213,33 @@ def test_processes_forked_after_the_zygote_started_fork_kernels_from_it(zygote):
     process.join(30)
     assert answer == "2", answer
     assert zygote.alive()
+
+
+def test_the_pipelines_execute_forks_each_kernel_from_the_zygote_and_nothing_crosses(zygote, tmp_path):
+    """``execute.execute``, as the pipeline calls it: its kernel is a warm child (PID 2 below the zygote's init),
+    and what one student's notebook leaves is gone for the next one's."""
+    import nbformat
+
+    from autograder import execute
+
+    warm.install(zygote)  # what warm.shared would start for these hidden folders
+    uid = 61090 if sandbox.as_root() else None
+
+    def notebook(*sources):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+    def outputs(run):
+        return [o.get("text", "") + o.get("evalue", "") for c in run.notebook.cells for o in c.outputs]
+
+    a = notebook("import os; open('/tmp/left-by-a', 'w').write('A'); os.environ['LEFT_BY_A'] = '1'\n"
+                 "import numpy; numpy.left_by_a = 1; print(os.getpid(), open('/proc/1/comm').read().strip())")
+    b = notebook("import os, numpy\nprint(os.path.exists('/tmp/left-by-a'), os.environ.get('LEFT_BY_A'),"
+                 " hasattr(numpy, 'left_by_a'))")
+    run_a = asyncio.run(execute.execute(a, tmp_path / "a", kernel="python3", limits=LIMITS, uid=uid, sandboxed=True,
+                                        hidden=[ROOT]))
+    run_b = asyncio.run(execute.execute(b, tmp_path / "b", kernel="python3", limits=LIMITS, uid=uid, sandboxed=True,
+                                        hidden=[ROOT]))
+    assert run_a.stop is None and run_b.stop is None, (run_a.stop, run_b.stop, run_a.kernel_log, run_b.kernel_log)
+    assert outputs(run_a) == ["2 nnlab-init\n"], "the kernel is the zygote's child, not a cold one"
+    assert outputs(run_b) == ["False None False\n"]
+    assert zygote.alive()

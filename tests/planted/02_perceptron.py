@@ -1,8 +1,8 @@
 """Planted answers for lesson 02_perceptron: correct answers written differently from the solution, and plausible
 wrong ones with the test cells each must fail (graded together, the model answers elsewhere).
 
-train_perceptron presents the samples "with your update_step" (its task says so), so an update_step that computes
-the wrong weights costs train_perceptron_tests too; the in-place mistake below does not (the loop keeps its result)."""
+train_perceptron takes its update as an argument (step=update_step) and its tests pass a reference step, so a wrong
+update_step costs update_step_tests alone."""
 
 # grade id of the answer cell -> the whole cell source a student would hand in; each scores full marks
 ALTERNATIVES = {
@@ -38,14 +38,14 @@ def net_input(X, w, T):
     return w + t * x
 ''',
     # a while loop, counting the mistakes from the weights' change
-    "train_perceptron": '''def train_perceptron(X, t, T=0.0, eta=1.0, max_epochs=100):
+    "train_perceptron": '''def train_perceptron(X, t, T=0.0, eta=1.0, max_epochs=100, step=update_step):
     X = np.asarray(X, dtype=float)
     w, mistakes, epoch = np.zeros(X.shape[1]), [], 0
     while epoch < max_epochs:
         wrong = 0
         for x, target in zip(X, t):
             wrong += int((float(x @ w) - T >= 0) != bool(target))
-            w = np.asarray(update_step(w, x, target, T, eta), dtype=float)
+            w = np.asarray(step(w, x, target, T, eta), dtype=float)
         mistakes.append(wrong)
         epoch += 1
         if wrong == 0:
@@ -70,13 +70,13 @@ MISTAKES = {
     w, x = np.asarray(w, dtype=float), np.asarray(x, dtype=float)
     return w + t * x if np.sign(w @ x) != t else w.copy()  # np.sign(0) is 0, not +1
 ''', ["sign_update_tests"]),
-    "train_perceptron": ('''def train_perceptron(X, t, T=0.0, eta=1.0, max_epochs=100):
+    "train_perceptron": ('''def train_perceptron(X, t, T=0.0, eta=1.0, max_epochs=100, step=update_step):
     X = np.asarray(X, dtype=float)
     w, mistakes = np.zeros(X.shape[1]), []
     for _ in range(max_epochs):
         wrong = 0
         for x, target in zip(X, t):
-            w = np.asarray(update_step(w, x, target, T, eta), dtype=float)
+            w = np.asarray(step(w, x, target, T, eta), dtype=float)
             wrong += int(int(x @ w - T >= 0) != target)  # judged after the update, not before
         mistakes.append(wrong)
         if wrong == 0:

@@ -8,13 +8,13 @@ The class of a lesson holds the submissions whose grades the course promises (is
   warning costs a correct answer nothing (nnlab.check shows it as a note on stdout);
 - ``stub``: the release as handed out (every answer still ``raise NotImplementedError()``);
 - ``alternatives``: the correct answers of ``tests/planted/<id>.py`` where given, the model answers
-  elsewhere, each made to warn: each must still score full marks;
+  elsewhere, each made to warn: each must still score full marks under both graders (issue 15.6);
 - ``mistakes`` (when the planted file has MISTAKES): its wrong answers, the model answers elsewhere.
 
 The pipeline (the classroom grade) grades all four; plain nbgrader (the learner's Validate button and
-`nbgrader autograde`) grades the solution and the stub. Each notebook executes once per grader that
-grades it, and nothing else executes a solution: the assertions that every solution cell runs (what
-nbval checks) and that `nbgrader validate` passes it are read from plain nbgrader's execution.
+`nbgrader autograde`) grades all but the mistakes. Each notebook executes once per grader that grades
+it, and nothing else executes a solution: the assertions that every solution cell runs (what nbval
+checks) and that `nbgrader validate` passes it are read from plain nbgrader's execution.
 
 One release (`nbgrader generate_assignment`) serves two course folders with copies of one gradebook.
 `python -m autograder grade` grades one (real bubblewrap sandboxes, two workers) while plain
@@ -41,7 +41,7 @@ from support.submissions import Planted, code_answer_ids, fill_answers, planted,
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
 HIDDEN = "### BEGIN HIDDEN TESTS"
-PLAIN = ("solution", "stub")  # the students plain nbgrader grades too (see above)
+PLAIN = ("solution", "stub", "alternatives")  # the students plain nbgrader grades too (see above)
 
 
 @dataclass
@@ -75,7 +75,8 @@ def build(lesson: str, tmp: Path) -> LessonClass:
     found = planted(lesson)
     submitted, expected = class_of(release, model, found, tests)
     incoming = tmp / "incoming"
-    plain_submitted = {"solution": fill_answers(release, warned(release, model)), "stub": release}
+    plain_submitted = {**submitted, "solution": fill_answers(release, warned(release, model))}
+    plain_submitted = {student: plain_submitted[student] for student in PLAIN}
     for folder, notebook in [*((incoming / s, nb) for s, nb in submitted.items()),
                              *((plain_course / "submitted" / s / lesson, nb) for s, nb in plain_submitted.items())]:
         folder.mkdir(parents=True)

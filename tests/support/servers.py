@@ -143,11 +143,11 @@ class PostgresServer:
         """The SQLAlchemy URL of ``database`` (psycopg 3 driver)."""
         return f"postgresql+psycopg://{self.role}:{self.password}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
-        """A new, empty database; its URL."""
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template`` (a database nobody is connected to); its URL."""
         import psycopg
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as connection:
-            connection.execute(f'create database "{name}"')
+            connection.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
         return self.url(name)
 
     def pause(self) -> None:
