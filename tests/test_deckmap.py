@@ -47,3 +47,8 @@ def test_every_deck_item_has_an_id_of_its_deck_and_a_topic(data):
         ids = [item["id"] for item in deck["items"]]
         assert len(ids) == len(set(ids)), f"decks/{name}.yml repeats an id"
         assert all(i.startswith(f"{name}:") and item.get("topic") for i, item in zip(ids, deck["items"])), name
+
+
+def test_the_index_names_the_lessons_beyond_the_decks():
+    index = deckmap.pages()[deckmap.DECKS / "README.md"]
+    assert "Beyond the decks" in index and "[16_attention]" in index, index[-400:]

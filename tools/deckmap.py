@@ -150,7 +150,7 @@ def errata_page(decks: dict, errata: list) -> str:
     return "\n".join(lines) + "\n"
 
 
-def index_page(decks: dict, treated: dict, errata: list) -> str:
+def index_page(decks: dict, treated: dict, errata: list, lessons: dict) -> str:
     lines = ["# The decks, item by item", "",
              "For instructors: where the course treats every item of each slide deck, and what the decks get wrong.",
              "Made by `tools/deckmap.py`: do not edit.", "",
@@ -160,13 +160,18 @@ def index_page(decks: dict, treated: dict, errata: list) -> str:
         done = sum(1 for item in items if item["id"] in treated)
         lines.append(f"| {name}: {_cell(deck['title'])} | {len(items)} | {done} | {len(items) - done} | [{name}.md]({name}.md) |")
     lines += ["", f"[Slide errata](errata.md): {len(errata)} errors and ambiguities shown in numbers."]
+    using = {place.lesson for places in treated.values() for place in places}
+    beyond = [lesson for lesson in lessons if lesson not in using and lesson != "00_welcome"]
+    if beyond:
+        lines += ["", "Beyond the decks (no deck covers them): " + ", ".join(
+            f"[{lesson}](../lessons/{lesson}/{lesson}.ipynb) ({lesson_minutes(lessons[lesson]) or 0} min)" for lesson in beyond) + "."]
     return "\n".join(lines) + "\n"
 
 
 def pages() -> dict[Path, str]:
     decks, lessons = load_decks(), read_lessons()
     treated, errata = collect(lessons)
-    out = {DECKS / "README.md": index_page(decks, treated, errata), DECKS / "errata.md": errata_page(decks, errata)}
+    out = {DECKS / "README.md": index_page(decks, treated, errata, lessons), DECKS / "errata.md": errata_page(decks, errata)}
     out.update({DECKS / f"{name}.md": deck_page(deck, treated, lessons) for name, deck in decks.items()})
     return out
 
