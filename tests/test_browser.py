@@ -200,7 +200,9 @@ def test_learner_runs_a_lesson_and_its_explorer_redraws_when_the_slider_moves(pa
 
     explorer = page.locator(".jp-Cell", has=page.locator(".widget-slider"))
     assert explorer.count() == 1, "expected one explorer above the first exercise"
+    explorer.scroll_into_view_if_needed()
     plot = explorer.locator(".widget-output img")
+    plot.first.wait_for(timeout=60 * SECONDS)  # the widget draws its output once it is on the page
     assert plot.count() == 1, f"the explorer shows {plot.count()} plots, expected exactly 1"
     readout = explorer.locator(".widget-readout")
     before_value, before_plot = readout.inner_text(), plot.get_attribute("src")
