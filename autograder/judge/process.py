@@ -147,7 +147,21 @@ class JudgeProcess:
         ctx = context()
         ours, theirs = ctx.Pipe()
         self.process = ctx.Process(target=_judge_main, args=(theirs, self.spec), daemon=True)
-        self.process.start()
+        # A Celery prefork worker's pool processes are daemonic, and multiprocessing refuses children to a daemonic
+        # process; the judge is forked by the forkserver, not by this process, so the refusal does not apply to it.
+        current = multiprocessing.current_process()
+        # Under Celery, billiard's process object stands in for multiprocessing's, with billiard's own authkey type,
+        # which multiprocessing's forkserver cannot pickle: the same key, as multiprocessing's type.
+        from multiprocessing.process import AuthenticationString
+        key = AuthenticationString(bytes(current.authkey))
+        current._config["authkey"] = key
+        self.process._config["authkey"] = key
+        daemonic = current._config.get("daemon", False)
+        current._config["daemon"] = False
+        try:
+            self.process.start()
+        finally:
+            current._config["daemon"] = daemonic
         theirs.close()
         self.conn = ours
         if not ours.poll(timeout):
@@ -196,9 +210,9 @@ class JudgeProcess:
                 pass
             self.conn.close()
             self.conn = None
-        if self.process is not None:
+        if self.process is not None and self.process.pid is not None:  # started (start can fail)
             self.process.join(2)
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join(2)
-            self.process = None
+        self.process = None
