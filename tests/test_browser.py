@@ -202,7 +202,11 @@ def test_learner_runs_a_lesson_and_its_explorer_redraws_when_the_slider_moves(pa
     assert explorer.count() == 1, "expected one explorer above the first exercise"
     explorer.scroll_into_view_if_needed()
     plot = explorer.locator(".widget-output img")
-    plot.first.wait_for(timeout=60 * SECONDS)  # the widget draws its output once it is on the page
+    try:  # attached, not visible: an image Chromium has not decoded yet has no size
+        plot.first.wait_for(state="attached", timeout=60 * SECONDS)
+    except Exception as error:  # say what the explorer showed instead of a plot
+        shown = explorer.locator(".jp-Cell-outputArea").inner_text()[-2000:]
+        pytest.fail(f"the explorer drew no plot within 60 s; its cell shows:\n{shown}\n({error})")
     assert plot.count() == 1, f"the explorer shows {plot.count()} plots, expected exactly 1"
     readout = explorer.locator(".widget-readout")
     before_value, before_plot = readout.inner_text(), plot.get_attribute("src")

@@ -4,6 +4,7 @@ bubblewrap wrapping is tested with the pipeline."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import nbformat
@@ -158,3 +159,17 @@ def test_verdicts_become_outputs_that_nbgrader_scores(graded):
     assert [o.output_type for o in made] == ["stream", "error"] and made[1].traceback == ["CheckFailure: double: wrong\n  hint: x2"]
     partial = outputs.test_outputs({"status": "passed", "stdout": "", "result": "0.5"})
     assert partial[0].data == {"text/plain": "0.5"}
+
+
+def test_the_judges_server_draws_off_screen_without_touching_the_graders_environment(tmp_path, monkeypatch):
+    """Its backend is set in the server only: were it set in this process's environment, every process started
+    after (a learner's JupyterLab in the browser tests) would inherit it, and their kernels would draw nothing."""
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    notebook = nbformat.v4.new_notebook(cells=FIXTURES + [
+        cell("def nothing():\n    return None", "nothing", solution=True),
+        cell("import matplotlib\nassert matplotlib.get_backend().lower() == 'agg', matplotlib.get_backend()\n"
+             "assert nothing() is None", "backend", points=1)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    _, report = run_notebook(notebook, notebook, notebook, scratch=tmp_path, wall_s=120)
+    assert report["verdicts"]["backend"]["status"] == "passed", report["verdicts"]["backend"]
+    assert "MPLBACKEND" not in os.environ, f"the grader's environment gained MPLBACKEND={os.environ['MPLBACKEND']}"

@@ -23,8 +23,8 @@ import time
 
 # Loaded once in the server, so no judge pays for them: torch.optim's first step alone imports
 # torch._dynamo (seconds). Imports only: the server runs no torch operation (no thread pool to fork).
-PRELOAD = ("numpy", "torch", "torch.optim", "torch._dynamo", "matplotlib.pyplot", "tqdm.auto", "nnlab",
-           "nnlab.check", "nnlab.datasets", "autograder.judge.runner")
+PRELOAD = ("autograder.judge.headless", "numpy", "torch", "torch.optim", "torch._dynamo", "matplotlib.pyplot",
+           "tqdm.auto", "nnlab", "nnlab.check", "nnlab.datasets", "autograder.judge.runner")
 SOCKET_NAME = ".nnlab-judge.sock"  # in the kernel's working folder (the sandbox's own tmpfs)
 _context = None
 
@@ -33,7 +33,6 @@ def context():
     """The forkserver context, its server preloading what every judge imports."""
     global _context
     if _context is None:
-        os.environ.setdefault("MPLBACKEND", "agg")  # the server imports pyplot: never a window
         _context = multiprocessing.get_context("forkserver")
         _context.set_forkserver_preload([m for m in PRELOAD if _findable(m)])
     return _context
