@@ -5,13 +5,17 @@ bubblewrap wrapping is tested with the pipeline."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.judge.notebook import run_notebook
 
+ROOT = Path(__file__).resolve().parents[1]
 MARKER = "HIDDEN-MARKER-8271"
 
 
@@ -173,3 +177,27 @@ def test_the_judges_server_draws_off_screen_without_touching_the_graders_environ
     _, report = run_notebook(notebook, notebook, notebook, scratch=tmp_path, wall_s=120)
     assert report["verdicts"]["backend"]["status"] == "passed", report["verdicts"]["backend"]
     assert "MPLBACKEND" not in os.environ, f"the grader's environment gained MPLBACKEND={os.environ['MPLBACKEND']}"
+
+
+def test_a_judge_does_not_rerun_the_graders_main_script(tmp_path):
+    """multiprocessing re-runs the parent's main script in each child unless told otherwise; a grading script
+    that imports nbgrader (the grading benchmark) paid seconds per student's judge for it."""
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "grade_my_class.py"
+    script.write_text(f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+with open({str(runs)!r}, "a") as file:
+    file.write("ran\\n")  # what an expensive import at the top of a script costs, made visible
+from autograder.judge.process import JudgeProcess
+
+if __name__ == "__main__":
+    for _ in range(2):
+        judge = JudgeProcess(["x = 1"], {{}})
+        judge.start(timeout=120)
+        judge.close()
+    print("judged")
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0 and "judged" in done.stdout, done.stderr[-2000:]
+    assert runs.read_text().count("ran") == 1, f"the script ran {runs.read_text().count('ran')} times, expected once"

@@ -19,7 +19,10 @@ import asyncio
 import multiprocessing
 import os
 import secrets
+import threading
 import time
+from multiprocessing import context as mp_context
+from multiprocessing import popen_forkserver, spawn
 
 # Loaded once in the server, so no judge pays for them: torch.optim's first step alone imports
 # torch._dynamo (seconds). Imports only: the server runs no torch operation (no thread pool to fork).
@@ -119,6 +122,37 @@ def _judge_main(conn, spec: dict) -> None:
         conn.send({**result, "judge_notes": judge.notes()})
 
 
+_stdlib_preparation = spawn.get_preparation_data
+_launching = threading.Lock()
+
+
+def _preparation_without_main(name):
+    data = _stdlib_preparation(name)
+    data.pop("init_main_from_name", None)
+    data.pop("init_main_from_path", None)
+    return data
+
+
+class _Popen(popen_forkserver.Popen):
+    """The forkserver's launch, less its first step in the child: re-running the grader's main script, which
+    multiprocessing does so that a target defined there can be found. The judge's target is in this module, and
+    a script that imports nbgrader (the grading benchmark, an instructor's own) cost every student's judge seconds."""
+
+    def _launch(self, process_obj):
+        with _launching:  # the standard library's function, swapped for this launch alone
+            spawn.get_preparation_data = _preparation_without_main
+            try:
+                super()._launch(process_obj)
+            finally:
+                spawn.get_preparation_data = _stdlib_preparation
+
+
+class _ServerProcess(mp_context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _Popen(process_obj)
+
+
 class JudgeProcess:
     """The pipeline's handle on one student's judge: ``start``, ``attach`` to the kernel, ``run_test``."""
 
@@ -145,7 +179,7 @@ class JudgeProcess:
         """Fork the judge and run the release's fixture cells in it."""
         ctx = context()
         ours, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=_judge_main, args=(theirs, self.spec), daemon=True)
+        self.process = _ServerProcess(target=_judge_main, args=(theirs, self.spec), daemon=True)
         # A Celery prefork worker's pool processes are daemonic, and multiprocessing refuses children to a daemonic
         # process; the judge is forked by the forkserver, not by this process, so the refusal does not apply to it.
         current = multiprocessing.current_process()
