@@ -28,7 +28,7 @@ from test_judge_codec import same
 from autograder.judge import codec, wire
 from autograder.judge.agent import Agent
 from autograder.judge.codec import Bounds
-from autograder.judge.runner import Judge
+from autograder.judge.runner import Judge, free_names
 from autograder.judge.session import KernelGone, NotPlainData, RemoteFunction, connect
 
 STUDENT = '''
@@ -556,6 +556,21 @@ def test_the_judge_turns_test_cells_into_verdicts(tmp_path):
     assert verdicts["not_data"]["ename"] == "NotPlainData"
     assert verdicts["partial"]["status"] == "passed" and verdicts["partial"]["result"] == "0.5"
     assert "add" not in judge.namespace  # proxies live for their test cell only
+
+
+def test_the_judge_looks_up_only_the_names_a_cell_reads_without_binding():
+    source = ("for name, f in [(1, 2)]:\n    print(name)\nz = double(x)\nclass A:\n    k = w\n"
+              "def g(a):\n    return a + helper(a) + z\n[v for v in vals]\nimport numpy as np\nx = np.zeros(3)\n")
+    assert free_names(source) == {"print", "double", "w", "helper", "vals"}  # x: bound below, so the cell's own
+
+
+def test_a_name_the_test_binds_is_never_read_from_the_students_namespace(tmp_path):
+    namespace = {**student_namespace(), "name": "the student's", "scale": 3.0}
+    tests = {"t": "for name in ['a', 'b']:\n    assert isinstance(name, str)\nassert add(1.0, 2.0) == 3.0",
+             "reads": "assert scale == 3.0"}
+    judge, verdicts = judge_with(tmp_path, [], tests, namespace)
+    assert {k: v["status"] for k, v in verdicts.items()} == {"t": "passed", "reads": "passed"}, verdicts
+    assert judge.fetched == {"scale"}, judge.fetched  # what the note to the instructor names
 
 
 def test_a_fixture_function_that_calls_student_code_gets_its_proxies(tmp_path):

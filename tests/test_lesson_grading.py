@@ -59,6 +59,13 @@ def test_the_solution_scores_full_marks_under_both_graders(graded):
     assert graded.pipeline.reasons["solution"] == [], graded.pipeline.reasons["solution"]
 
 
+def test_every_test_cell_follows_the_judges_contract(graded):
+    """The judge's notes on the release (CONTRIBUTING.md, "Test cells"): a test that reads the student's
+    variables, or the notebook's imports, depends on what the student controls."""
+    notes = sorted({line.split(": judge: ", 1)[1] for line in graded.pipeline.journal.splitlines() if ": judge: " in line})
+    assert notes == [], f"{graded.lesson}: the judge's notes on its test cells: {notes}"
+
+
 def test_every_cell_of_the_solution_runs_and_no_test_cell_writes_to_stderr(graded):
     notebook = graded.plain.notebooks["solution"]  # as plain nbgrader executed it: every output kept
     assert lg.cell_errors(notebook) == [], f"{graded.lesson}: cells of the solution raise"

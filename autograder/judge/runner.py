@@ -3,9 +3,9 @@
 ``Judge`` holds one namespace per student. It runs the release's fixture cells (cells tagged
 ``fixture``: the lesson's imports, data sets, reference functions) once, then each test cell (its
 visible and hidden parts, from the gradebook's copy) when the notebook reaches it. Before a test
-cell runs, every name it (or a fixture function it calls) loads that the namespace lacks is looked
-up in the kernel in one round trip: student functions and classes become proxies, data is fetched
-as data (``session``). Fixture functions decorated with ``@check.in_kernel`` are defined in the
+cell runs, every name it (or a fixture function it calls) reads without binding it and that the
+namespace lacks (``free_names``) is looked up in the kernel in one round trip: student functions
+and classes become proxies, data is fetched as data (``session``). Fixture functions decorated with ``@check.in_kernel`` are defined in the
 kernel from the release's source before every test (a student's edited copy never runs) and
 replaced, for the test, by proxies of that kernel copy, so they run next to the student's live
 objects and return data.
@@ -24,6 +24,7 @@ import ast
 import builtins
 import contextlib
 import io
+import symtable
 import textwrap
 import time
 
@@ -40,13 +41,24 @@ def verdict(status: str, stdout: str = "", ename: str = "", evalue: str = "", re
             "evalue": str(evalue)[:MESSAGE_LIMIT], "result": result, "seconds": round(float(seconds), 3)}
 
 
-def loaded_names(source: str) -> set[str]:
-    """Every name the code reads (``ast.Name`` in a load context, anywhere in it)."""
+def free_names(source: str) -> set[str]:
+    """The names the code reads and never binds at its top level: those that must come from elsewhere (a
+    fixture, the kernel). A name the cell binds anywhere is its own, even where it is read first (that
+    reading then fails in the judge, for every student alike, and the lesson's own solution shows it).
+    In functions, classes and comprehensions only their global names count, not their locals."""
     try:
-        tree = ast.parse(source)
+        table = symtable.symtable(source, "<cell>", "exec")
     except SyntaxError:
         return set()
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    own = {symbol.get_name() for symbol in table.get_symbols() if symbol.is_assigned() or symbol.is_imported()}
+    read: set[str] = set()
+    scopes = [table]
+    while scopes:
+        scope = scopes.pop()
+        read |= {symbol.get_name() for symbol in scope.get_symbols()
+                 if symbol.is_referenced() and (scope is table or symbol.is_global())}
+        scopes += scope.get_children()
+    return read - own
 
 
 def in_kernel_sources(source: str) -> dict[str, str]:
@@ -108,7 +120,7 @@ class Judge:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             for index, source in enumerate(self.fixtures):
                 self.in_kernel.update(in_kernel_sources(source))
-                self.fixture_names |= loaded_names(source)
+                self.fixture_names |= free_names(source)
                 try:
                     exec(compile(source, f"<fixture {index}>", "exec"), self.namespace)
                 except BaseException as error:  # noqa: B036: an instructor's bug, recorded for the log
@@ -154,7 +166,7 @@ class Judge:
         for name in kernel_side:  # the release's source, every time: never the student's copy of it
             session.define(name, self.in_kernel[name])
         defined = session.defined()
-        wanted = (loaded_names(source) | self.fixture_names) - set(self.namespace) - set(dir(builtins))
+        wanted = (free_names(source) | self.fixture_names) - set(self.namespace) - set(dir(builtins))
         wanted &= defined
         found = session.resolve(sorted(wanted | set(kernel_side)))
         saved = {name: self.namespace[name] for name in kernel_side if isinstance(found.get(name), Remote)}

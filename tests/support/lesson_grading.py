@@ -52,6 +52,7 @@ class Grader:
     notebooks: dict[str, object]
     log: str
     reasons: dict[str, list[dict]] = field(default_factory=dict)  # the pipeline's only
+    journal: str = ""                                             # the pipeline's instructor log
 
 
 @dataclass
@@ -100,7 +101,8 @@ def build(lesson: str, tmp: Path) -> LessonClass:
         lesson, tests, submitted, found, expected,
         pipeline=Grader("the pipeline", {s: {c: r["scores"].get(c) for c in tests} for s, r in results.items()},
                         autograded(pipeline_course, lesson, submitted), run.stdout + run.stderr,
-                        {s: r["reasons"] for s, r in results.items()}),
+                        {s: r["reasons"] for s, r in results.items()},
+                        (pipeline_course / "pipeline" / "logs" / f"{lesson}.log").read_text()),
         plain=Grader("plain nbgrader autograde", gradebook_scores(plain_course, lesson, plain_students, tests),
                      autograded(plain_course, lesson, plain_students), plain_log),
         release=release)
