@@ -19,8 +19,8 @@ and only ever reads what it controls:
   judge's ``serve`` line instead, and the student's judge process (``judge.process``) runs the test,
   hidden part included, against the kernel's state at that point, through proxies; its verdict
   becomes the test cell's outputs. The agent that answers the judge is sent in before the first
-  cell, and the judge connects to its socket (through ``/proc/<kernel>/root``) before any student
-  code runs;
+  cell, and the pipeline connects to its socket (through ``/proc/<kernel>/root``) before any student
+  code runs; the judge, started meanwhile, gets that connection at the first test cell;
 - each cell's reply status is recorded; widget comms (which can swallow outputs) are ignored.
 
 The result is an ``Execution``: the executed notebook, each cell's reply (a judged test cell's:
@@ -261,10 +261,8 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
             watcher = asyncio.ensure_future(_watch(root, kernel_process if sandboxed else None, limits,
                                                    current, stopped))
             if judge is not None:
-                waited = time.monotonic()
-                run.stop = await _attach(client, km, judge, starting, home, kernel_process if sandboxed else None,
-                                         limits, deadline)
-                deadline += time.monotonic() - waited  # the judge's own start is not the student's time
+                run.stop = await _connect(client, km, judge, home, kernel_process if sandboxed else None, limits,
+                                          deadline)
             for index, cell in enumerate(notebook.cells if run.stop is None else []):
                 if cell.cell_type != "code":
                     continue
@@ -273,6 +271,10 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
                     run.stop = Stop(Reason.TIMEOUT, index, f"limit {limits.wall_s:g} s for the whole notebook")
                     break
                 if judge is not None and nb.is_test(cell):
+                    if not judge.attached:
+                        waited = time.monotonic()
+                        await _hand_over(judge, starting)
+                        deadline += time.monotonic() - waited  # the judge's own start is not the student's time
                     run.stop = await _judge_cell(client, km, judge, cell, index, limits, deadline, run)
                 else:
                     run.stop = await _execute_cell(client, km, cell, index, limits)
@@ -302,24 +304,30 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
     return run
 
 
-async def _attach(client, km, judge, starting, home: Path, kernel: int | None, limits: Limits,
-                  deadline: float) -> Stop | None:
-    """Send the judge's agent into the fresh kernel (before any student code), wait for the judge
-    process to be ready, and connect it to the agent's socket; why execution must stop, if it must."""
+async def _connect(client, km, judge, home: Path, kernel: int | None, limits: Limits,
+                   deadline: float) -> Stop | None:
+    """Send the judge's agent into the fresh kernel (before any student code) and connect to its socket
+    from here; why execution must stop, if it must. The judge, still starting, gets the connection later."""
     from .judge.process import SOCKET_NAME
     inside = f"{sandbox.WORKDIR if kernel else home}/{SOCKET_NAME}"  # the kernel's view of the socket
     stop = await _synthetic(client, km, judge.bootstrap_code(inside), 0, limits)
     if stop:
         return stop
+    seconds = max(1.0, min(30.0, deadline - time.monotonic()))
+    reached = f"/proc/{kernel}/root{inside}" if kernel else inside
+    if not await judge.connect_async(reached, seconds):  # no student code has run yet: the grader's fault
+        raise JudgeFailed(f"the grader could not connect to the kernel's agent at {reached}")
+    return None
+
+
+async def _hand_over(judge, starting) -> None:
+    """Wait for the judge to have started (its fixture cells run), then give it the agent's connection."""
     try:
         await starting
     except Exception as error:
         raise JudgeFailed(f"the judge process did not start: {type(error).__name__}: {error}") from error
-    seconds = max(1.0, min(30.0, deadline - time.monotonic()))
-    reached = f"/proc/{kernel}/root{inside}" if kernel else inside
-    if not await judge.attach_async(reached, seconds):  # no student code has run yet: the grader's fault
-        raise JudgeFailed(f"the judge could not connect to the kernel's agent at {reached}")
-    return None
+    if not await judge.hand_over_async():
+        raise JudgeFailed("the judge process did not take the connection to the kernel's agent")
 
 
 async def _judge_cell(client, km, judge, cell, index: int, limits: Limits, deadline: float, run) -> Stop | None:

@@ -123,7 +123,8 @@ class Pipeline:
         self.log(f"bounds per submission: {self.options.limits.as_dict()}; memory counted over the whole "
                  f"process tree, polled{f' ({why})' if why else ''}", also_console=False)
         if todo and not self.options.in_kernel_tests:
-            judges.warm_up()  # the judges' server loads numpy and torch while the notebooks are read
+            # the judges' server loads what the tests import while the notebooks are read
+            judges.warm_up(judges.preload_for([*self.fixtures, *self.test_sources.values()]))
         for job in todo:
             self._prepare(job)
         self._run(todo, total=len(todo))

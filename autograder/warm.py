@@ -46,15 +46,14 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from . import sandbox
 from .errors import GraderError
 from .limits import Limits
+from .preload import LESSON_IMPORTS
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = "/run/nnlab-zygote.py"
 CONTROL_DIR = "/run/nnlab-zygote"
 SHARED = "/run/nnlab-shared"
-# What the zygote imports once: every lesson's kernel imports most of these in its first cell.
-PRELOAD = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "ipykernel.kernelapp", "ipykernel.ipkernel",
-           "IPython", "tqdm.auto", "sklearn", "ipywidgets", "nnlab", "nnlab.check", "nnlab.datasets",
-           "nnlab.plots", "nnlab.widgets", "nnlab.backend")
+# What the zygote imports once: the kernel's own modules, and what the lessons import.
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", *LESSON_IMPORTS)
 CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 

@@ -14,12 +14,14 @@ answers, in turn) is graded four times on this machine, each in a fresh course f
 5. the same with ``--in-kernel-tests-benchmark-only``: the old path, test cells run inside the
    student's kernel, kept for this comparison alone (it is not safe against a student).
 
-Run 4 is the pipeline as ``python -m autograder grade`` runs it (same code, same process layout),
-with each stage of each submission timed from inside (``--stages-into``):
+Runs 4 and 5 are the pipeline as ``python -m autograder grade`` runs it (same code, same process
+layout), with each stage of each submission timed from inside (``--stages-into``); on the old path
+(5) the test cells count as judge time too, run where they ran then:
 
 - start: from the execution's beginning to its first cell (scratch folder, fork or cold start of
   the sandboxed kernel, its sockets, the client's handshake), plus its shutdown after the last cell,
-  less the wait for the run's zygote (its start, paid once per run, is printed on its own);
+  plus the wait at the first test cell for the student's judge to have started, less the wait for
+  the run's zygote (its start, paid once per run, is printed on its own);
 - execute: the notebook's own cells, the student's and the instructor's (what the notebook costs
   wherever it runs);
 - judge: the graded test cells (run by the judge against the kernel), then the verdict: deriving from the
@@ -105,8 +107,9 @@ def scores(course: Path, lesson: str) -> dict[str, float]:
 # -- the staged run (in its own process, as `python -m autograder grade` would be) ------------------------
 
 
-def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path) -> None:
-    """Grade the class of ``NNLAB_COURSE_DIR`` with the pipeline, timing each stage of each submission."""
+def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path, in_kernel: bool = False) -> None:
+    """Grade the class of ``NNLAB_COURSE_DIR`` with the pipeline, timing each stage of each submission
+    (``in_kernel``: on the old path, the test cells run in the student's kernel)."""
     from autograder import cells, warm
     from autograder import execute as execution
     from autograder import pipeline
@@ -143,7 +146,7 @@ def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path) 
 
     async def timed_execute(notebook, scratch, **kw):
         local.cells = {"began": time.monotonic(), "first": None, "last": None, "execute": 0.0, "judge": 0.0,
-                       "zygote": 0.0}
+                       "zygote": 0.0, "waited": 0.0}
         try:
             return await execute_notebook(notebook, scratch, **kw)
         finally:
@@ -171,9 +174,10 @@ def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path) 
             total, record, student = time.monotonic() - started, local.cells, job.submission.student
             if record is None or "ended" not in record:  # the grader failed before the kernel: all of it is start
                 record = {"began": started, "ended": started + total, "first": None, "last": None, "execute": 0.0,
-                          "judge": 0.0, "zygote": 0.0}
+                          "judge": 0.0, "zygote": 0.0, "waited": 0.0}
             first, last = record["first"] or record["ended"], record["last"] or record["ended"]
-            stage(student, "start", (first - record["began"]) + (record["ended"] - last) - record["zygote"])
+            stage(student, "start", (first - record["began"]) + (record["ended"] - last) - record["zygote"]
+                  + record["waited"])
             stage(student, "zygote", record["zygote"])
             stage(student, "execute", record["execute"])
             # the verdict: what the job does besides executing (deriving nbgrader's notebook, clearing up)
@@ -185,13 +189,41 @@ def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path) 
     execution._execute_cell = timed_cell(execute_cell, lambda args: cells.is_test(args[2]))
     if hasattr(execution, "_judge_cell"):  # issue 14: test cells judged outside the kernel
         execution._judge_cell = timed_cell(execution._judge_cell, lambda args: True)
+    async def timed_hand_over(*args):
+        """The wait, at the first test cell, for the student's judge to have started: part of start."""
+        started = time.monotonic()
+        try:
+            return await hand_over(*args)
+        finally:
+            local.cells["waited"] += time.monotonic() - started
+
+    hand_over = getattr(execution, "_hand_over", None)
+    if hand_over is not None:
+        execution._hand_over = timed_hand_over
     pipeline.Pipeline._execute = timed_job
     pipeline.Pipeline._prepare = timed(pipeline.Pipeline._prepare, "read")
     pipeline.Pipeline._record = timed(pipeline.Pipeline._record, "record")
-    options = pipeline.Options(workers=workers, feedback=False, release_dir=release_dir)
+    options = pipeline.Options(workers=workers, feedback=False, release_dir=release_dir, in_kernel_tests=in_kernel)
     pipeline.Pipeline(course_dir(), lesson, options, log=lambda line: None).grade()
     zygotes = [z for z in warm._zygotes.values() if z is not None]
     into.write_text(json.dumps({"stages": stages, "zygote_s": zygotes[0].start_s if zygotes else None}))
+
+
+def print_stages(label: str, measured: dict, workers: int) -> None:
+    """The per-submission breakdown of one staged run."""
+    stages = measured["stages"]
+    mean = {s: sum(entry[s] for entry in stages.values()) / max(1, len(stages))
+            for s in STAGES + ("verdict", "zygote")}
+    own = mean["execute"] + mean["judge"] - mean["verdict"]  # every cell of the notebook, tests included
+    print(f"\n{label}, per submission (mean of {len(stages)}, seconds; workers run {workers} at once):")
+    print("  " + "  ".join(f"{s} {mean[s]:.2f}" for s in STAGES)
+          + f"   (judge = test cells {mean['judge'] - mean['verdict']:.2f} + verdict {mean['verdict']:.2f})")
+    if measured["zygote_s"] is not None:
+        print(f"  the zygote's start, once per run: {measured['zygote_s']:.2f} s (the first kernels wait for it: "
+              f"{mean['zygote']:.2f} s per submission on average, left out of start)")
+    overhead = mean["read"] + mean["start"] + mean["verdict"] + mean["record"]
+    print(f"  overhead beyond the notebook's own execution (read + start + verdict + record, over its cells): "
+          f"{100 * overhead / own:.0f} % (goal: at most 20 %)")
 
 
 def main() -> None:
@@ -201,10 +233,11 @@ def main() -> None:
     parser.add_argument("--lesson", default="02_perceptron")
     parser.add_argument("--stages-into", type=Path, help=argparse.SUPPRESS)  # the staged run, in a process of its own
     parser.add_argument("--release-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--in-kernel", action="store_true", help=argparse.SUPPRESS)  # the staged run of the old path
     args = parser.parse_args()
     lesson = args.lesson
     if args.stages_into:
-        return grade_with_stages(lesson, args.workers, args.release_dir, args.stages_into)
+        return grade_with_stages(lesson, args.workers, args.release_dir, args.stages_into, args.in_kernel)
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
         courses = {name: Path(tmp) / name for name in ("plain", "unsandboxed", "cold", "sandboxed", "in_kernel")}
         for course in courses.values():
@@ -212,19 +245,21 @@ def main() -> None:
         release = f"--release-dir={courses['plain'] / 'release'}"
         grade = [sys.executable, "-m", "autograder", "grade", lesson, "--no-feedback", f"--workers={args.workers}",
                  release]
-        staged = Path(tmp) / "stages.json"
+        staged = {name: Path(tmp) / f"stages-{name}.json" for name in ("sandboxed", "in_kernel")}
+
+        def with_stages(name: str, *extra: str) -> float:
+            """Runs 4 and 5: this script grades, in a process of its own, timing every stage."""
+            return run(sys.executable, Path(__file__).resolve(), f"--lesson={lesson}", f"--workers={args.workers}",
+                       release, f"--stages-into={staged[name]}", *extra, course=courses[name], env={"NNLAB_WARM": "1"})
         times = {
             "plain": run(BIN / "nbgrader", "autograde", lesson, course=courses["plain"]),
             "unsandboxed": run(*grade, "--no-sandbox", course=courses["unsandboxed"]),
             "cold": run(*grade, course=courses["cold"], env={"NNLAB_WARM": "0"}),
-            "sandboxed": run(sys.executable, Path(__file__).resolve(), f"--lesson={lesson}", f"--workers={args.workers}",
-                        release, f"--stages-into={staged}", course=courses["sandboxed"],
-                             env={"NNLAB_WARM": "1"}),
-            "in_kernel": run(*grade, "--in-kernel-tests-benchmark-only", course=courses["in_kernel"],
-                             env={"NNLAB_WARM": "1"}),
+            "sandboxed": with_stages("sandboxed"),
+            "in_kernel": with_stages("in_kernel", "--in-kernel"),
         }
         found = {name: scores(course, lesson) for name, course in courses.items()}
-        measured = json.loads(staged.read_text())
+        measured = {name: json.loads(path.read_text()) for name, path in staged.items()}
     n = args.students
     per = {name: seconds / n for name, seconds in times.items()}
     print(f"{n} submissions of {lesson}, {os.cpu_count()} cores, pipeline workers: {args.workers}")
@@ -239,19 +274,8 @@ def main() -> None:
     print(f"sandbox overhead (warm kernels against no sandbox): {100 * (times['sandboxed'] / times['unsandboxed'] - 1):+.1f} %")
     print(f"judge against in-kernel tests: {100 * (times['sandboxed'] / times['in_kernel'] - 1):+.1f} % "
           f"({'not slower' if times['sandboxed'] <= times['in_kernel'] else 'SLOWER'})")
-    stages = measured["stages"]
-    mean = {s: sum(entry[s] for entry in stages.values()) / max(1, len(stages))
-            for s in STAGES + ("verdict", "zygote")}
-    own = mean["execute"] + mean["judge"] - mean["verdict"]  # every cell of the notebook, tests included
-    print(f"\nwarm run, per submission (mean of {len(stages)}, seconds; workers run {args.workers} at once):")
-    print("  " + "  ".join(f"{s} {mean[s]:.2f}" for s in STAGES)
-          + f"   (judge = test cells {mean['judge'] - mean['verdict']:.2f} + verdict {mean['verdict']:.2f})")
-    if measured["zygote_s"] is not None:
-        print(f"  the zygote's start, once per run: {measured['zygote_s']:.2f} s (the first kernels wait for it: "
-              f"{mean['zygote']:.2f} s per submission on average, left out of start)")
-    overhead = mean["read"] + mean["start"] + mean["verdict"] + mean["record"]
-    print(f"  overhead beyond the notebook's own execution (read + start + verdict + record, over its cells): "
-          f"{100 * overhead / own:.0f} % (goal: at most 20 %)")
+    for name, label in (("sandboxed", "warm run, the judge"), ("in_kernel", "warm run, tests in the kernel (old path)")):
+        print_stages(label, measured[name], args.workers)
     same = all(scores_ == found["plain"] for scores_ in found.values())
     print(f"every student has the same score in all five runs: {'yes' if same else 'NO'}")
     if not same:

@@ -607,3 +607,12 @@ def test_a_lost_kernel_fails_the_test_and_every_later_one_with_the_reason(tmp_pa
     later = judge.run_test("later", None)
     assert first["status"] == "error" and "stopped answering" in first["evalue"]
     assert later["status"] == "error" and "did not run" in later["evalue"] and "stopped answering" in later["evalue"]
+
+
+def test_the_judges_server_loads_what_the_release_imports():
+    from autograder.judge.process import preload_for
+    numpy_lesson = preload_for(["import numpy as np\nfrom nnlab import check, datasets", "import torch\nx = torch.ones(2)"])
+    assert {"numpy", "nnlab", "nnlab.check", "nnlab.datasets", "torch"} <= set(numpy_lesson)
+    assert "torch._dynamo" not in numpy_lesson  # seconds of imports that only an optimizer's first step needs
+    assert "torch._dynamo" in preload_for(["import torch\nopt = torch.optim.SGD([torch.ones(1)], lr=0.1)"])
+    assert numpy_lesson[0] == "autograder.judge.headless"  # matplotlib's backend set before pyplot is imported

@@ -4,13 +4,15 @@ Each student's tests run in a fresh process (test code seeds torch, sets warning
 helpers: nothing of it may leak into another student's grading), forked from a server that has
 numpy, torch and nnlab loaded already (``multiprocessing``'s forkserver), so a judge starts in tens
 of milliseconds. The kernel's agent opens a Unix socket in the kernel's own working folder when the
-kernel starts (``bootstrap_code``), and the judge connects to it at once (``attach``), before any
-student code has run, and keeps that one connection: through ``/proc/<kernel>/root`` when
-sandboxed, so whatever the student later puts at that path, nothing outside the sandbox is reached.
+kernel starts (``bootstrap_code``), and the pipeline connects to it at once (``connect``), before
+any student code has run: through ``/proc/<kernel>/root`` when sandboxed, so whatever the student
+later puts at that path, nothing outside the sandbox is reached. The judge gets that one connection
+(``hand_over``, the descriptor passed over the pipe) when it is needed, at the first test cell, so
+the notebook's first cells run while the judge starts.
 
 Pipeline and judge talk over a ``multiprocessing`` pipe (both are the instructor's processes):
-``attach <path>``, then ``test <grade id> <seconds left>`` in, a verdict (plain data,
-``runner.verdict``) out.
+``attach`` with the connection's descriptor, then ``test <grade id> <seconds left>`` in, a verdict
+(plain data, ``runner.verdict``) out.
 """
 
 from __future__ import annotations
@@ -19,36 +21,61 @@ import asyncio
 import multiprocessing
 import os
 import secrets
+import socket
 import threading
 import time
 from multiprocessing import context as mp_context
-from multiprocessing import popen_forkserver, spawn
+from multiprocessing import popen_forkserver, reduction, spawn
 
-# Loaded once in the server, so no judge pays for them: torch.optim's first step alone imports
-# torch._dynamo (seconds). Imports only: the server runs no torch operation (no thread pool to fork).
-PRELOAD = ("autograder.judge.headless", "numpy", "torch", "torch.optim", "torch._dynamo", "matplotlib.pyplot",
-           "tqdm.auto", "nnlab", "nnlab.check", "nnlab.datasets", "autograder.judge.runner")
+from ..preload import LESSON_IMPORTS
+
+# Loaded once in the server, so no judge pays for them: what the lessons import, and torch.optim's first step
+# imports torch._dynamo (seconds). Imports only: the server runs no torch operation (no thread pool to fork).
+# A grade loads only what its release's cells import (``preload_for``): a numpy lesson's judges never need torch.
+FIRST, LAST = ("autograder.judge.headless",), ("autograder.judge.runner",)
+PRELOAD = (*FIRST, *LESSON_IMPORTS, "torch.optim", "torch._dynamo", *LAST)
 SOCKET_NAME = ".nnlab-judge.sock"  # in the kernel's working folder (the sandbox's own tmpfs)
 _context = None
 
 
-def context():
-    """The forkserver context, its server preloading what every judge imports."""
+def context(preload: tuple[str, ...] = PRELOAD):
+    """The forkserver context, its server preloading what every judge imports (fixed by the first call)."""
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload([m for m in PRELOAD if _findable(m)])
+        _context.set_forkserver_preload([m for m in preload if _findable(m)])
     return _context
 
 
-def warm_up() -> None:
+def preload_for(sources) -> tuple[str, ...]:
+    """What the judges' server loads for a release whose fixture and test cells are ``sources``: the modules
+    they import (``from nnlab import check`` loads nnlab and nnlab.check), and torch's optimizers where the
+    cells mention them. A module left out costs each judge its import, never a verdict."""
+    import ast
+    sources = list(sources)
+    wanted: list[str] = ["numpy", "nnlab.check"]
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                wanted += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                wanted += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    if any(name.startswith("torch") for name in wanted) and any("optim" in source for source in sources):
+        wanted += ["torch.optim", "torch._dynamo"]
+    return (*FIRST, *dict.fromkeys(wanted), *LAST)
+
+
+def warm_up(preload: tuple[str, ...] = PRELOAD) -> None:
     """Start the judges' server now, in the background (its imports take seconds), so that the
     first student's judge does not wait for them. Safe to call more than once."""
-    import threading
     from multiprocessing import forkserver
 
     def start():
-        context()
+        context(preload)
         forkserver.ensure_running()
     threading.Thread(target=start, name="judge-server", daemon=True).start()
 
@@ -57,18 +84,18 @@ def _findable(module: str) -> bool:
     import importlib.util
     try:
         return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
+    except (ImportError, ValueError, AttributeError):  # a name imported from a module, not a module
         return False
 
 
 def _judge_main(conn, spec: dict) -> None:
-    """The judge process: fixtures once; then ``attach`` (connect to the kernel's agent) and one test
-    per request, until ``close``."""
+    """The judge process: fixtures once; then ``attach`` (the connection to the kernel's agent) and one
+    test per request, until ``close``."""
     import resource
 
     from .codec import Bounds
     from .runner import ERROR, Judge, verdict
-    from .session import KernelGone, handshake, open_connection
+    from .session import KernelGone, handshake
     from .wire import send
 
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # fixture cells see what the kernel sees: static explorers
@@ -91,13 +118,9 @@ def _judge_main(conn, spec: dict) -> None:
             return
         op = message.get("op")
         deadline = time.monotonic() + float(message.get("seconds", 0))
-        if op == "attach":
-            try:
-                sock = open_connection(message["path"], deadline)
-                conn.send({"op": "attached"})
-            except KernelGone as gone:
-                judge.lost = str(gone)
-                conn.send({"op": "lost", "why": str(gone)})
+        if op == "attach":  # the connection to the kernel's agent, made by the pipeline, handed over
+            sock = socket.socket(fileno=reduction.recv_handle(conn))
+            conn.send({"op": "attached"})
             continue
         if op != "test":
             return
@@ -163,6 +186,8 @@ class JudgeProcess:
                      "bounds": bounds or {}, "memory_bytes": memory_bytes, "threads": threads}
         self.conn = None
         self.process = None
+        self.connection = None  # the pipeline's connection to the agent, until the judge takes it
+        self.attached = False
         self.fixture_errors: list[str] = []
         self.notes: list[str] = []
 
@@ -204,16 +229,35 @@ class JudgeProcess:
         self.fixture_errors = list(ready.get("fixture_errors", []))
         self.notes = list(self.fixture_errors)
 
-    def attach(self, judge_path: str, seconds: float = 30) -> bool:
-        """Connect the judge to the agent's socket at ``judge_path`` (the judge's view: through
-        ``/proc/<kernel>/root`` when sandboxed); right after the bootstrap, before any student code."""
+    def connect(self, judge_path: str, seconds: float = 30) -> bool:
+        """Connect to the agent's socket at ``judge_path`` (this process's view: through ``/proc/<kernel>/root``
+        when sandboxed), right after the bootstrap, before any student code. The judge need not have started:
+        ``hand_over`` gives it the connection when it has, so the notebook runs meanwhile."""
+        from .session import KernelGone, open_connection
         try:
-            self.conn.send({"op": "attach", "path": str(judge_path), "seconds": seconds})
-            if self.conn.poll(seconds + 30):
-                return self.conn.recv().get("op") == "attached"
+            self.connection = open_connection(str(judge_path), time.monotonic() + seconds)
+        except KernelGone:
+            return False
+        return True
+
+    def hand_over(self, seconds: float = 30) -> bool:
+        """Give the started judge the connection ``connect`` made (once); True when it took it."""
+        if self.connection is None:
+            return self.attached
+        try:
+            self.conn.send({"op": "attach"})
+            reduction.send_handle(self.conn, self.connection.fileno(), self.process.pid)
+            self.attached = self.conn.poll(seconds) and self.conn.recv().get("op") == "attached"
         except (EOFError, OSError):
-            pass
-        return False
+            self.attached = False
+        finally:
+            self.connection.close()  # the judge holds its own copy now
+            self.connection = None
+        return self.attached
+
+    def attach(self, judge_path: str, seconds: float = 30) -> bool:
+        """``connect`` and ``hand_over`` at once, for a judge already started."""
+        return self.connect(judge_path, seconds) and self.hand_over(seconds)
 
     def run_test(self, grade_id: str, seconds: float) -> dict:
         """The verdict of test ``grade_id`` (blocking); the kernel must be serving meanwhile."""
@@ -235,7 +279,16 @@ class JudgeProcess:
     async def attach_async(self, judge_path: str, seconds: float = 30) -> bool:
         return await asyncio.get_running_loop().run_in_executor(None, self.attach, judge_path, seconds)
 
+    async def connect_async(self, judge_path: str, seconds: float = 30) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self.connect, judge_path, seconds)
+
+    async def hand_over_async(self, seconds: float = 30) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self.hand_over, seconds)
+
     def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
         if self.conn is not None:
             try:
                 self.conn.send({"op": "close"})

@@ -419,25 +419,32 @@ def _name(value) -> str:
 
 
 def open_connection(path: str, deadline: float):
-    """Connect to the agent's socket at ``path`` (the judge's view of it), retrying until ``deadline``.
+    """Connect to the agent's socket at ``path`` (the connecting process's view of it), retrying until
+    ``deadline``.
 
     Called once per kernel, right after the agent opened the socket and before any student code ran.
-    A path longer than a socket address allows is reached from its folder.
+    A path longer than a socket address allows is reached through a descriptor of its folder
+    (``/proc/self/fd/<n>/<name>``): never by changing the working folder, which the pipeline's threads share.
     """
     folder, name = os.path.split(path)
-    address = path if len(path.encode()) <= 100 else name
     while True:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        handle = None
         try:
-            if address is name:
-                os.chdir(folder)  # only in the judge's own process
-            sock.connect(address)
+            if len(path.encode()) <= 100:
+                sock.connect(path)
+            else:
+                handle = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+                sock.connect(f"/proc/self/fd/{handle}/{name}")
             return sock
         except OSError:
             sock.close()
             if time.monotonic() >= deadline:
                 raise KernelGone("the judge could not reach the kernel (its socket never opened)") from None
             time.sleep(0.02)
+        finally:
+            if handle is not None:
+                os.close(handle)
 
 
 def handshake(sock, token: str, deadline: float, bounds: Bounds | None = None) -> Session:
