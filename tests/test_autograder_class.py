@@ -27,6 +27,7 @@ import re
 import shutil
 import socket
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -389,8 +390,28 @@ def kernels_of(students) -> list[str]:
     return [row for row in rows if any(f"/{folder}/kernel.json" in row for folder in folders)]
 
 
+def started_by_the_run(course: Path) -> list[str]:
+    """Live processes started by the run: everything it starts outside a sandbox keeps its environment, whose
+    NNLAB_COURSE_DIR names this class (the warm kernels' zygote and its bubblewrap, cold kernels' bubblewrap,
+    the judges and their server); the sandboxed processes die with their bubblewrap."""
+    marker = f"NNLAB_COURSE_DIR={course}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes().replace(bytes(1), b' ')[:200].decode()}")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
 def test_no_sandboxed_process_survives_the_run(graded):
-    assert kernels_of(EXPECTED) == []
+    course = graded[0]
+    assert kernels_of(EXPECTED) == []  # cold kernels name their student's scratch folder
+    deadline = time.monotonic() + 10   # the run has returned; what it started may take a moment to go
+    while started_by_the_run(course) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert started_by_the_run(course) == [], "processes of the grading run outlived it"
 
 
 def test_feedback_explains_failures_without_hidden_test_code(graded):
