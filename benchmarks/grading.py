@@ -11,7 +11,7 @@ answers, in turn) is graded four times on this machine, each in a fresh course f
 4. the pipeline, parallel, in bubblewrap, with warm kernels (the default): each kernel forked from
    one pre-imported zygote (``autograder/warm.py``), in a fresh sandbox of its own; the test cells
    judged outside the kernel (issue 14);
-5. the same with ``--in-kernel-tests-benchmark-only``: the old path, test cells run inside the
+5. the same on the old path (``--in-kernel-tests-benchmark-only``): test cells run inside the
    student's kernel, kept for this comparison alone (it is not safe against a student).
 
 Runs 4 and 5 are the pipeline as ``python -m autograder grade`` runs it (same code, same process
@@ -144,9 +144,13 @@ def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path, 
             if getattr(local, "cells", None) is not None:
                 local.cells["zygote"] += time.monotonic() - started
 
+    def blank(began: float) -> dict:
+        """One execution's timings, before its first cell."""
+        return {"began": began, "first": None, "last": None, "execute": 0.0, "judge": 0.0, "zygote": 0.0,
+                "waited": 0.0}
+
     async def timed_execute(notebook, scratch, **kw):
-        local.cells = {"began": time.monotonic(), "first": None, "last": None, "execute": 0.0, "judge": 0.0,
-                       "zygote": 0.0, "waited": 0.0}
+        local.cells = blank(time.monotonic())
         try:
             return await execute_notebook(notebook, scratch, **kw)
         finally:
@@ -173,8 +177,7 @@ def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path, 
         finally:
             total, record, student = time.monotonic() - started, local.cells, job.submission.student
             if record is None or "ended" not in record:  # the grader failed before the kernel: all of it is start
-                record = {"began": started, "ended": started + total, "first": None, "last": None, "execute": 0.0,
-                          "judge": 0.0, "zygote": 0.0, "waited": 0.0}
+                record = {**blank(started), "ended": started + total}
             first, last = record["first"] or record["ended"], record["last"] or record["ended"]
             stage(student, "start", (first - record["began"]) + (record["ended"] - last) - record["zygote"]
                   + record["waited"])
@@ -189,6 +192,8 @@ def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path, 
     execution._execute_cell = timed_cell(execute_cell, lambda args: cells.is_test(args[2]))
     if hasattr(execution, "_judge_cell"):  # issue 14: test cells judged outside the kernel
         execution._judge_cell = timed_cell(execution._judge_cell, lambda args: True)
+    hand_over = execution._hand_over
+
     async def timed_hand_over(*args):
         """The wait, at the first test cell, for the student's judge to have started: part of start."""
         started = time.monotonic()
@@ -197,9 +202,7 @@ def grade_with_stages(lesson: str, workers: int, release_dir: Path, into: Path, 
         finally:
             local.cells["waited"] += time.monotonic() - started
 
-    hand_over = getattr(execution, "_hand_over", None)
-    if hand_over is not None:
-        execution._hand_over = timed_hand_over
+    execution._hand_over = timed_hand_over
     pipeline.Pipeline._execute = timed_job
     pipeline.Pipeline._prepare = timed(pipeline.Pipeline._prepare, "read")
     pipeline.Pipeline._record = timed(pipeline.Pipeline._record, "record")

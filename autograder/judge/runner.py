@@ -5,10 +5,10 @@
 visible and hidden parts, from the gradebook's copy) when the notebook reaches it. Before a test
 cell runs, every name it (or a fixture function it calls) reads without binding it and that the
 namespace lacks (``free_names``) is looked up in the kernel in one round trip: student functions
-and classes become proxies, data is fetched as data (``session``). Fixture functions decorated with ``@check.in_kernel`` are defined in the
-kernel from the release's source before every test (a student's edited copy never runs) and
-replaced, for the test, by proxies of that kernel copy, so they run next to the student's live
-objects and return data.
+and classes become proxies, data is fetched as data (``session``). Fixture functions decorated with
+``@check.in_kernel`` are defined in the kernel from the release's source before every test (a
+student's edited copy never runs) and replaced, for the test, by proxies of that kernel copy, so
+they run next to the student's live objects and return data.
 
 No student code is ever imported or executed here: the namespace only ever holds the instructor's
 code, plain data and proxies. A test cell's verdict is ``passed``, ``failed`` (an AssertionError,
