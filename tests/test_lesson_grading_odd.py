@@ -11,6 +11,7 @@ from conftest import LESSON_IDS
 from support import lesson_grading as lg
 from test_lesson_grading import (needs_bwrap, test_correct_alternatives_that_warn_score_full_marks_under_both_graders,
                                  test_each_planted_mistake_loses_exactly_the_test_cells_it_names,
+                                 test_every_test_cell_follows_the_judges_contract,
                                  test_every_cell_of_the_solution_runs_and_no_test_cell_writes_to_stderr,
                                  test_nbgrader_validate_fails_every_graded_cell_of_the_release,
                                  test_nbgrader_validate_passes_the_solution, test_the_lesson_has_planted_answers,
@@ -28,6 +29,7 @@ def graded(request, tmp_path_factory) -> lg.LessonClass:
 
 __all__ = ["test_correct_alternatives_that_warn_score_full_marks_under_both_graders",
            "test_each_planted_mistake_loses_exactly_the_test_cells_it_names",
+           "test_every_test_cell_follows_the_judges_contract",
            "test_every_cell_of_the_solution_runs_and_no_test_cell_writes_to_stderr",
            "test_nbgrader_validate_fails_every_graded_cell_of_the_release",
            "test_nbgrader_validate_passes_the_solution", "test_the_lesson_has_planted_answers",
