@@ -262,7 +262,7 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
                                                    current, stopped))
             if judge is not None:
                 run.stop = await _connect(client, km, judge, home, kernel_process if sandboxed else None, limits,
-                                          deadline)
+                                          deadline, loaded=zygote is not None and zygote.agent)
             for index, cell in enumerate(notebook.cells if run.stop is None else []):
                 if cell.cell_type != "code":
                     continue
@@ -305,12 +305,13 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
 
 
 async def _connect(client, km, judge, home: Path, kernel: int | None, limits: Limits,
-                   deadline: float) -> Stop | None:
-    """Send the judge's agent into the fresh kernel (before any student code) and connect to its socket
-    from here; why execution must stop, if it must. The judge, still starting, gets the connection later."""
+                   deadline: float, *, loaded: bool = False) -> Stop | None:
+    """Send the judge's agent into the fresh kernel (before any student code; ``loaded``: a warm kernel has
+    it, from its zygote, and only opens its socket) and connect to that socket from here; why execution must
+    stop, if it must. The judge, still starting, gets the connection later."""
     from .judge.process import SOCKET_NAME
     inside = f"{sandbox.WORKDIR if kernel else home}/{SOCKET_NAME}"  # the kernel's view of the socket
-    stop = await _synthetic(client, km, judge.bootstrap_code(inside), 0, limits)
+    stop = await _synthetic(client, km, judge.bootstrap_code(inside, loaded=loaded), 0, limits)
     if stop:
         return stop
     seconds = max(1.0, min(30.0, deadline - time.monotonic()))

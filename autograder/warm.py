@@ -45,6 +45,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from . import sandbox
 from .errors import GraderError
+from .judge import kernel as judge_kernel
 from .limits import Limits
 from .preload import LESSON_IMPORTS
 
@@ -52,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPT = "/run/nnlab-zygote.py"
 CONTROL_DIR = "/run/nnlab-zygote"
 SHARED = "/run/nnlab-shared"
+AGENT_DIR = "/run/nnlab-agent"  # the judge's agent's parts, which the zygote loads for its kernels
 # What the zygote imports once: the kernel's own modules, and what the lessons import.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", *LESSON_IMPORTS)
 CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
@@ -93,6 +95,7 @@ class Zygote:
         self.pid: int | None = None       # the zygote's own pid on this machine
         self.log = None
         self.took: dict = {}
+        self.agent = False                # whether its kernels have the judge's agent loaded (kernel.bootstrap_code)
         self.start_s = 0.0
         self.owner = os.getpid()          # the process that started it (worker processes forked later use it too)
 
@@ -117,13 +120,16 @@ class Zygote:
                  "--perms", "0755", "--dir", sandbox.CONNECTION_DIR,
                  "--size", str(1 << 20), "--perms", "0700", "--tmpfs", CONTROL_DIR,
                  "--ro-bind", str(HERE / "zygote.py"), SCRIPT]
+        for part in judge_kernel.PARTS:
+            args += ["--ro-bind", str(judge_kernel.HERE / part), f"{AGENT_DIR}/{part}"]
         if self.shared is not None:
             args += ["--bind", str(self.shared), SHARED]
         args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", sandbox.WORKDIR, "--hostname", "sandbox",
                  "--clearenv"]
         for name, value in sandbox.environment(sandbox.WORKDIR, self.limits).items():
             args += ["--setenv", name, value]
-        args += ["--setenv", "NNLAB_ZYGOTE_PRELOAD", json.dumps(list(self.preload))]
+        args += ["--setenv", "NNLAB_ZYGOTE_PRELOAD", json.dumps(list(self.preload)),
+                 "--setenv", "NNLAB_ZYGOTE_AGENT", json.dumps([f"{AGENT_DIR}/{part}" for part in judge_kernel.PARTS])]
         return args + ["--", sys.executable, "-I", SCRIPT]
 
     def start(self, timeout_s: float = 180) -> "Zygote":
@@ -142,7 +148,7 @@ class Zygote:
             if self.pid:
                 try:
                     ready = json.loads(Path(f"/proc/{self.pid}/root{CONTROL_DIR}/ready.json").read_text())
-                    self.took = ready["preload"]
+                    self.took, self.agent = ready["preload"], ready.get("agent") is True
                     break
                 except (OSError, ValueError, KeyError):
                     pass

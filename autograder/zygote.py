@@ -45,6 +45,8 @@ SHARED = "/run/nnlab-shared"            # the grader's folder for bind mounts (o
 CONNECTION_DIR = "/run/nnlab"           # as in autograder/sandbox.py
 CONNECTION_FILE = CONNECTION_DIR + "/kernel.json"
 WORKDIR = "/tmp"
+AGENT_MODULE = "_nnlab_judge_agent"      # as in autograder/judge/kernel.py (MODULE, FILENAME)
+AGENT_FILENAME = "<nnlab judge agent>"
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -105,6 +107,21 @@ def exit_code(status: int) -> int:
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+
+
+def load_agent(parts: list[str]) -> bool:
+    """The judge's agent as the module its kernels' bootstrap finds (``autograder.judge.kernel``: its parts
+    joined and compiled as ``kernel_source`` does), so that a kernel only opens its socket; False when it
+    could not load (every kernel is then sent the agent's text, as a cold one is)."""
+    import types
+    try:
+        text = "\n\n".join(open(part, encoding="utf-8").read() for part in parts)
+        module = types.ModuleType(AGENT_MODULE)
+        exec(compile(text, AGENT_FILENAME, "exec"), module.__dict__)
+    except Exception:  # noqa: BLE001: the kernels are sent the agent instead
+        return False
+    sys.modules[AGENT_MODULE] = module
+    return True
 
 
 def preload(modules: list[str]) -> dict:
@@ -301,14 +318,16 @@ def main() -> None:
     # what to import comes in the environment, not on the command line: every kernel's
     # /proc/<pid>/cmdline is the zygote's, and must not look like an ipykernel command to the grader
     modules = json.loads(os.environ.pop("NNLAB_ZYGOTE_PRELOAD", "[]"))
+    agent_parts = json.loads(os.environ.pop("NNLAB_ZYGOTE_AGENT", "[]"))
     os.makedirs(CONTROL_DIR, exist_ok=True)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(CONTROL)
     os.chmod(CONTROL, 0o600)
     took = preload(modules)
+    agent = bool(agent_parts) and load_agent(agent_parts)
     listener.listen(64)
     with open(CONTROL_DIR + "/ready.json", "w") as file:
-        json.dump({"preload": took, "pid": os.getpid()}, file)
+        json.dump({"preload": took, "agent": agent, "pid": os.getpid()}, file)
     serve(listener)
 
 

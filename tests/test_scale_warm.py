@@ -243,3 +243,32 @@ def test_the_pipelines_execute_forks_each_kernel_from_the_zygote_and_nothing_cro
     assert outputs(run_a) == ["2 nnlab-init\n"], "the kernel is the zygote's child, not a cold one"
     assert outputs(run_b) == ["False None False\n"]
     assert zygote.alive()
+
+
+def test_the_zygotes_kernels_start_with_the_judges_agent_so_their_bootstrap_only_opens_its_socket(zygote):
+    """The zygote loads the judge's agent (``zygote.load_agent``) as ``judge.kernel.kernel_source`` defines it; a
+    forked kernel has that module before any cell runs, and the bootstrap the pipeline sends it is one line."""
+    from autograder import zygote as zygote_script
+    from autograder.judge import kernel as judge_kernel
+    from autograder.judge import wire
+
+    assert (zygote_script.AGENT_MODULE, zygote_script.AGENT_FILENAME) == (judge_kernel.MODULE, judge_kernel.FILENAME)
+    assert zygote.agent is True, f"the zygote did not load the judge's agent: {zygote.log_text()[-1500:]}"
+    loaded = judge_kernel.bootstrap_code("/tmp/.nnlab-judge.sock", "token", loaded=True)
+    source = repr(judge_kernel.kernel_source())  # how the cold bootstrap carries it
+    assert loaded.count("\n") == 1 and source not in loaded
+    assert source in judge_kernel.bootstrap_code("/tmp/.nnlab-judge.sock", "token")
+
+    async def scenario():
+        async with Kernel(zygote, uid=None) as kernel:
+            found = await kernel.run(
+                "import sys\nm = sys.modules.get('_nnlab_judge_agent')\n"
+                "print(m is not None, getattr(m, 'MAGIC', None), m.Agent.serve.__code__.co_filename, m.AGENT)\n")
+            await kernel.run(loaded)
+            listening = await kernel.run("import os, sys\nprint(os.path.exists('/tmp/.nnlab-judge.sock'), "
+                                         "sys.modules['_nnlab_judge_agent'].AGENT.token)\n")
+            return found, listening
+
+    found, listening = asyncio.run(scenario())
+    assert found == f"True {wire.MAGIC!r} {judge_kernel.FILENAME} None\n", found
+    assert listening == "True token\n", listening
