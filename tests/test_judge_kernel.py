@@ -101,6 +101,7 @@ def test_a_solved_notebook_passes_every_test_through_the_judge(graded):
     assert {k: v["status"] for k, v in verdicts.items()} == \
         {"double_tests": "passed", "probe_tests": "passed", "trouble_tests": "passed", "later_tests": "passed"}, verdicts
     assert verdicts["double_tests"]["stdout"] == "visible part passed\n"
+    assert verdicts["double_tests"]["exchanges"] >= 3, verdicts["double_tests"]  # its three calls of the kernel
     assert report["stopped"] is None and report["judge_notes"] == []
 
 

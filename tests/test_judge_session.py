@@ -238,7 +238,9 @@ def test_the_tests_callables_are_called_back_during_the_call(tmp_path):
         def doubled(x):
             seen.append(x)
             return x * 2
+        before = session.exchanges
         assert apply(doubled, 1.0, times=3) == 8.0 and seen == [1.0, 2.0, 4.0]
+        assert session.exchanges - before == 4, "the call and its three callbacks: what a verdict counts"
         assert apply(np.tanh, 0.0) == 0.0 and apply(len, [1, 2]) == 2  # library functions go by name
         # a callback that calls back into the kernel (a spy around a student function)
         assert apply(lambda x: echo(x) + 1, 0, times=2) == 2

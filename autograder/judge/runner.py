@@ -35,10 +35,13 @@ MESSAGE_LIMIT = 4000
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 
 
-def verdict(status: str, stdout: str = "", ename: str = "", evalue: str = "", result=None, seconds: float = 0.0) -> dict:
-    """One test cell's verdict as plain data (what the pipeline turns into the cell's outputs)."""
+def verdict(status: str, stdout: str = "", ename: str = "", evalue: str = "", result=None, seconds: float = 0.0,
+            exchanges: int = 0) -> dict:
+    """One test cell's verdict as plain data (what the pipeline turns into the cell's outputs); ``exchanges``:
+    the round trips it took with the kernel (requests and callbacks: what a test's loops cost, CONTRIBUTING.md)."""
     return {"status": str(status), "stdout": str(stdout)[:STDOUT_LIMIT], "ename": str(ename)[:100],
-            "evalue": str(evalue)[:MESSAGE_LIMIT], "result": result, "seconds": round(float(seconds), 3)}
+            "evalue": str(evalue)[:MESSAGE_LIMIT], "result": result, "seconds": round(float(seconds), 3),
+            "exchanges": int(exchanges)}
 
 
 def free_names(source: str) -> set[str]:
@@ -134,6 +137,7 @@ class Judge:
         if self.lost or session is None:
             return verdict(ERROR, ename="GradingError", evalue=f"this test did not run: {self.lost or 'no kernel'}")
         out = io.StringIO()
+        exchanges = session.exchanges
         inserted: dict[str, object] = {}
         saved_in_kernel: dict[str, object] = {}
         session.namespace, session.notes_seen = self.namespace, set()
@@ -158,7 +162,8 @@ class Judge:
             session.tracked, session.namespace = {}, None
             self.borrowed |= session.borrowed
             self.fetched |= session.fetched
-        return verdict(status, out.getvalue(), ename, evalue, result, time.monotonic() - started)
+        return verdict(status, out.getvalue(), ename, evalue, result, time.monotonic() - started,
+                       session.exchanges - exchanges)
 
     def _bind(self, source: str, session: Session):
         """Proxies for the names the test needs from the kernel, and the kernel's in-kernel fixtures."""

@@ -112,6 +112,7 @@ class Session:
         self.sock, self.deadline = sock, deadline
         self.bounds = bounds or Bounds()
         self.seq = 0
+        self.exchanges = 0                            # round trips so far: requests, and callbacks answered
         self.grants: list[dict[int, object]] = []   # callables handed out, one dict per running call
         self.granted: dict[int, object] = {}
         self.next_grant = 0
@@ -234,6 +235,7 @@ class Session:
         if self.gone:
             raise KernelGone(self.gone)
         self.seq += 1
+        self.exchanges += 1
         seq = self.seq
         try:
             wire.send(self.sock, {"op": op, "seq": seq, "v": tree}, buffers, self.deadline)
@@ -260,6 +262,7 @@ class Session:
     def _callback(self, header, buffers) -> None:
         """The kernel calls one of the test's functions it was given: run it here, send back the result."""
         seq = header["seq"]
+        self.exchanges += 1
         value = self._decode(header.get("v"), buffers)
         if type(value) is not list or len(value) != 3 or type(value[1]) is not list or type(value[2]) is not dict:
             raise Malformed("a callback that is not a function with arguments")
