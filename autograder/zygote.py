@@ -31,6 +31,7 @@ Exit statuses follow bwrap's convention (``outcomes.exit_stop``): a signal n is 
 
 import array
 import ctypes
+import gc
 import json
 import os
 import selectors
@@ -325,6 +326,10 @@ def main() -> None:
     os.chmod(CONTROL, 0o600)
     took = preload(modules)
     agent = bool(agent_parts) and load_agent(agent_parts)
+    # what was imported stays shared with every kernel: frozen, its objects are never walked (and so never
+    # copied, page by page) by a kernel's garbage collections; 0.1 s of CPU less per kernel on lesson 02
+    gc.collect()
+    gc.freeze()
     listener.listen(64)
     with open(CONTROL_DIR + "/ready.json", "w") as file:
         json.dump({"preload": took, "agent": agent, "pid": os.getpid()}, file)
