@@ -232,8 +232,10 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
     # warm kernels (``warm``): forked from this process's pre-imported zygote, each in a fresh sandbox of
     # its own, instead of started cold; the sockets are then reached as for a cold sandbox
     zygote = warm.shared(hidden, limits) if sandboxed else None
+    listening = judge is not None and zygote is not None and zygote.agent  # the kernel's agent listens from its start
     if zygote is not None:
-        warm.warm_manager(km, zygote, uid=uid, limits=limits)
+        agent = {"path": _agent_path(home, sandboxed=True), "token": judge.token} if listening else None
+        warm.warm_manager(km, zygote, uid=uid, limits=limits, agent=agent)
 
     deadline = time.monotonic() + limits.wall_s
     run = Execution(notebook)
@@ -262,7 +264,7 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
                                                    current, stopped))
             if judge is not None:
                 run.stop = await _connect(client, km, judge, home, kernel_process if sandboxed else None, limits,
-                                          deadline, loaded=zygote is not None and zygote.agent)
+                                          deadline, listening=listening)
             for index, cell in enumerate(notebook.cells if run.stop is None else []):
                 if cell.cell_type != "code":
                     continue
@@ -304,16 +306,22 @@ async def execute(notebook, scratch: Path, *, kernel: str, limits: Limits, uid: 
     return run
 
 
-async def _connect(client, km, judge, home: Path, kernel: int | None, limits: Limits,
-                   deadline: float, *, loaded: bool = False) -> Stop | None:
-    """Send the judge's agent into the fresh kernel (before any student code; ``loaded``: a warm kernel has
-    it, from its zygote, and only opens its socket) and connect to that socket from here; why execution must
-    stop, if it must. The judge, still starting, gets the connection later."""
+def _agent_path(home: Path, *, sandboxed: bool) -> str:
+    """The judge's agent's socket, as the kernel sees it: in its own working folder."""
     from .judge.process import SOCKET_NAME
-    inside = f"{sandbox.WORKDIR if kernel else home}/{SOCKET_NAME}"  # the kernel's view of the socket
-    stop = await _synthetic(client, km, judge.bootstrap_code(inside, loaded=loaded), 0, limits)
-    if stop:
-        return stop
+    return f"{sandbox.WORKDIR if sandboxed else home}/{SOCKET_NAME}"
+
+
+async def _connect(client, km, judge, home: Path, kernel: int | None, limits: Limits,
+                   deadline: float, *, listening: bool = False) -> Stop | None:
+    """Send the judge's agent into the fresh kernel (before any student code; ``listening``: a warm kernel's
+    agent listens already, opened by its zygote's child before IPython started) and connect to its socket
+    from here; why execution must stop, if it must. The judge, still starting, gets the connection later."""
+    inside = _agent_path(home, sandboxed=kernel is not None)
+    if not listening:
+        stop = await _synthetic(client, km, judge.bootstrap_code(inside), 0, limits)
+        if stop:
+            return stop
     seconds = max(1.0, min(30.0, deadline - time.monotonic()))
     reached = f"/proc/{kernel}/root{inside}" if kernel else inside
     if not await judge.connect_async(reached, seconds):  # no student code has run yet: the grader's fault

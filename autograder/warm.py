@@ -95,7 +95,7 @@ class Zygote:
         self.pid: int | None = None       # the zygote's own pid on this machine
         self.log = None
         self.took: dict = {}
-        self.agent = False                # whether its kernels have the judge's agent loaded (kernel.bootstrap_code)
+        self.agent = False                # whether it loaded the judge's agent for its kernels (``spawn``'s agent)
         self.start_s = 0.0
         self.owner = os.getpid()          # the process that started it (worker processes forked later use it too)
 
@@ -205,14 +205,20 @@ class Zygote:
     # -- children ------------------------------------------------------------------------------------
 
     def spawn(self, connection_file: Path, log_fd: int, *, uid: int | None = None, limits: Limits | None = None,
-              binds: list[tuple[str, str]] = (), env: dict | None = None) -> "WarmChild":
-        """Fork one sandboxed kernel reading ``connection_file``; its output goes to ``log_fd``."""
+              binds: list[tuple[str, str]] = (), env: dict | None = None, agent: dict | None = None) -> "WarmChild":
+        """Fork one sandboxed kernel reading ``connection_file``; its output goes to ``log_fd``. ``agent``
+        (``{"path", "token"}``, when the zygote loaded the judge's agent): the kernel's agent listens there
+        before IPython starts."""
         if not self.alive():
             raise ZygoteError("the warm-kernel zygote is not running: " + self.log_text()[-800:])
         limits = limits or self.limits
         request = {"uid": uid, "limits": limits.as_dict(), "binds": [list(b) for b in binds],
                    "nproc": limits.processes if sandbox.as_root() else sandbox._my_tasks() + limits.processes,
                    "env": env or sandbox.environment(sandbox.WORKDIR, limits)}
+        if agent:
+            if not self.agent:
+                raise ZygoteError("the warm-kernel zygote has not loaded the judge's agent")
+            request["agent"] = {"path": str(agent["path"]), "token": str(agent["token"])}
         started = time.monotonic()
         control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         control.settimeout(30)
@@ -337,6 +343,7 @@ class WarmProvisioner(LocalProvisioner):
     uid: int | None = None
     limits: Limits | None = None
     binds: tuple = ()
+    agent: dict | None = None
 
     async def launch_kernel(self, cmd, **kwargs):
         km = self.parent
@@ -346,7 +353,7 @@ class WarmProvisioner(LocalProvisioner):
             own = log_fd = os.open(os.devnull, os.O_WRONLY)
         try:
             self.process = self.zygote.spawn(Path(km.connection_file), log_fd, uid=self.uid, limits=self.limits,
-                                             binds=list(self.binds))
+                                             binds=list(self.binds), agent=self.agent)
         finally:
             if own is not None:
                 os.close(own)
@@ -359,12 +366,15 @@ class WarmProvisioner(LocalProvisioner):
         return self.process.kernel_pid if self.process is not None else None
 
 
-def warm_manager(km, zygote: Zygote, *, uid: int | None, limits: Limits, binds=()) -> WarmProvisioner:
-    """Make kernel manager ``km`` fork its kernel from ``zygote`` (call before ``start_kernel``)."""
+def warm_manager(km, zygote: Zygote, *, uid: int | None, limits: Limits, binds=(),
+                 agent: dict | None = None) -> WarmProvisioner:
+    """Make kernel manager ``km`` fork its kernel from ``zygote`` (call before ``start_kernel``); ``agent``: where,
+    and with which token, the judge's agent listens in it (``Zygote.spawn``)."""
     import uuid
     km.kernel_id = km.kernel_id or str(uuid.uuid4())
     provisioner = WarmProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
     provisioner.zygote, provisioner.uid, provisioner.limits, provisioner.binds = zygote, uid, limits, tuple(binds)
+    provisioner.agent = agent
     km.provisioner = provisioner
     return provisioner
 

@@ -232,6 +232,9 @@ def kernel(request: dict) -> None:
         sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != "/run"]
         for name in [m for m in sys.modules if m == "__nnlab_zygote__"]:
             del sys.modules[name]
+        agent = request.get("agent")
+        if agent:  # the judge's agent listens before IPython starts, so before any student code runs
+            sys.modules[AGENT_MODULE].listen(str(agent["path"]), str(agent["token"]))
     except BaseException as error:  # noqa: BLE001
         os.write(2, f"nnlab zygote: the kernel could not be bounded: {type(error).__name__}: {error}\n".encode())
         os._exit(71)

@@ -41,8 +41,8 @@ def zygote():
 class Kernel:
     """One warm kernel and a client on it (what ``execute.py`` does for the pipeline, cut to the bone)."""
 
-    def __init__(self, zygote: warm.Zygote, uid: int | None):
-        self.zygote, self.uid = zygote, uid
+    def __init__(self, zygote: warm.Zygote, uid: int | None, agent: dict | None = None):
+        self.zygote, self.uid, self.agent = zygote, uid, agent
         self.scratch = Path(tempfile.mkdtemp(prefix="nnlab-warm-test-"))
         if uid is not None:
             os.chmod(self.scratch, 0o711)
@@ -52,7 +52,7 @@ class Kernel:
         started = time.perf_counter()
         self.km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=sandbox.SOCKETS)
         self.km.connection_file = str(self.scratch / "kernel.json")
-        warm.warm_manager(self.km, self.zygote, uid=self.uid, limits=LIMITS)
+        warm.warm_manager(self.km, self.zygote, uid=self.uid, limits=LIMITS, agent=self.agent)
         self.log_r, log_w = os.pipe()
         await self.km.start_kernel(stdout=log_w, stderr=log_w)
         os.close(log_w)
@@ -245,30 +245,24 @@ def test_the_pipelines_execute_forks_each_kernel_from_the_zygote_and_nothing_cro
     assert zygote.alive()
 
 
-def test_the_zygotes_kernels_start_with_the_judges_agent_so_their_bootstrap_only_opens_its_socket(zygote):
+def test_a_warm_kernels_agent_listens_before_its_first_cell_and_serves_ipythons_namespace(zygote):
     """The zygote loads the judge's agent (``zygote.load_agent``) as ``judge.kernel.kernel_source`` defines it; a
-    forked kernel has that module before any cell runs, and the bootstrap the pipeline sends it is one line."""
+    kernel spawned with an agent's path and token has it listening before any cell runs (no bootstrap cell),
+    and the agent, made before IPython started, answers from the notebook's namespace."""
     from autograder import zygote as zygote_script
     from autograder.judge import kernel as judge_kernel
-    from autograder.judge import wire
 
     assert (zygote_script.AGENT_MODULE, zygote_script.AGENT_FILENAME) == (judge_kernel.MODULE, judge_kernel.FILENAME)
     assert zygote.agent is True, f"the zygote did not load the judge's agent: {zygote.log_text()[-1500:]}"
-    loaded = judge_kernel.bootstrap_code("/tmp/.nnlab-judge.sock", "token", loaded=True)
-    source = repr(judge_kernel.kernel_source())  # how the cold bootstrap carries it
-    assert loaded.count("\n") == 1 and source not in loaded
-    assert source in judge_kernel.bootstrap_code("/tmp/.nnlab-judge.sock", "token")
 
     async def scenario():
-        async with Kernel(zygote, uid=None) as kernel:
+        async with Kernel(zygote, uid=None, agent={"path": "/tmp/.nnlab-judge.sock", "token": "token"}) as kernel:
+            socket_there = os.path.exists(f"/proc/{kernel.child.kernel_pid}/root/tmp/.nnlab-judge.sock")
             found = await kernel.run(
-                "import sys\nm = sys.modules.get('_nnlab_judge_agent')\n"
-                "print(m is not None, getattr(m, 'MAGIC', None), m.Agent.serve.__code__.co_filename, m.AGENT)\n")
-            await kernel.run(loaded)
-            listening = await kernel.run("import os, sys\nprint(os.path.exists('/tmp/.nnlab-judge.sock'), "
-                                         "sys.modules['_nnlab_judge_agent'].AGENT.token)\n")
-            return found, listening
+                "import sys\nagent = sys.modules['_nnlab_judge_agent'].AGENT\n"
+                "print(agent.token, agent.namespace is get_ipython().user_ns, type(agent).__module__)\n")
+            return socket_there, found
 
-    found, listening = asyncio.run(scenario())
-    assert found == f"True {wire.MAGIC!r} {judge_kernel.FILENAME} None\n", found
-    assert listening == "True token\n", listening
+    socket_there, found = asyncio.run(scenario())
+    assert socket_there, "the agent's socket was not there before the first cell"
+    assert found == f"token True {judge_kernel.MODULE}\n", found

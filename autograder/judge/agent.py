@@ -84,7 +84,7 @@ def _user_namespace() -> dict:
 
 class Agent:
     def __init__(self, namespace: dict | None = None, bounds: Bounds | None = None):
-        self.namespace = namespace if namespace is not None else _user_namespace()
+        self._namespace = namespace
         self.bounds = bounds or Bounds()
         self.handles: dict[int, object] = {}    # objects the judge may name back ("Y")
         self.handle_of: dict[int, int] = {}     # id(object) -> handle
@@ -93,6 +93,14 @@ class Agent:
         self.listener = None
         self.path, self.token = "", ""
         self.seq = 0
+
+    @property
+    def namespace(self) -> dict:
+        """The notebook's namespace, found when first needed: an agent made before IPython started (a warm
+        kernel's, ``listen`` in its zygote's child) finds IPython's."""
+        if self._namespace is None:
+            self._namespace = _user_namespace()
+        return self._namespace
 
     # -- the connection ------------------------------------------------------------------------------
     def listen(self, path: str, token: str) -> None:

@@ -3,9 +3,9 @@
 The kernel cannot import ``autograder`` (the sandbox shows it no repository), so the agent arrives as
 text: ``codec``, ``wire`` and ``agent`` joined into one module, executed once, silently, when the
 kernel starts (``bootstrap_code``, which also opens the socket the judge connects to). A warm kernel
-has the module already: its zygote loaded the same parts, the same way, before forking it
-(``autograder/zygote.py``), so its bootstrap only opens the socket. At each test cell's place the
-pipeline executes ``serve_code``.
+needs no bootstrap: its zygote loaded the same parts, the same way (``autograder/zygote.py``), and
+the zygote's child opens the socket before IPython starts. At each test cell's place the pipeline
+executes ``serve_code``.
 """
 
 from __future__ import annotations
@@ -25,18 +25,15 @@ def kernel_source() -> str:
     return "\n\n".join((HERE / part).read_text(encoding="utf-8") for part in PARTS)
 
 
-def bootstrap_code(path: str, token: str, *, loaded: bool = False) -> str:
-    """Code that defines the agent module in the kernel (unless it is ``loaded`` already: a warm kernel's)
-    and opens its socket at ``path`` (the kernel's view of it); run once, silently, before the notebook's
-    first cell."""
-    listen = f"__import__('sys').modules[{MODULE!r}].listen({str(path)!r}, {token!r})\n"
-    if loaded:
-        return listen
+def bootstrap_code(path: str, token: str) -> str:
+    """Code that defines the agent module in the kernel and opens its socket at ``path`` (the
+    kernel's view of it); run once, silently, before the notebook's first cell."""
     return ("import sys as _s, types as _t\n"
             f"_m = _t.ModuleType({MODULE!r})\n"
             f"exec(compile({kernel_source()!r}, {FILENAME!r}, 'exec'), _m.__dict__)\n"
             f"_s.modules[{MODULE!r}] = _m\n"
-            "del _s, _t, _m\n" + listen)
+            f"_m.listen({str(path)!r}, {token!r})\n"
+            "del _s, _t, _m\n")
 
 
 def serve_code() -> str:

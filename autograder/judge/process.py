@@ -191,11 +191,10 @@ class JudgeProcess:
         self.fixture_errors: list[str] = []
         self.notes: list[str] = []
 
-    def bootstrap_code(self, kernel_path: str, *, loaded: bool = False) -> str:
-        """What the kernel runs first: the agent (unless ``loaded``: a warm kernel has it), listening at
-        ``kernel_path`` (its own view of the path)."""
+    def bootstrap_code(self, kernel_path: str) -> str:
+        """What a cold kernel runs first: the agent, listening at ``kernel_path`` (its own view of the path)."""
         from .kernel import bootstrap_code
-        return bootstrap_code(kernel_path, self.token, loaded=loaded)
+        return bootstrap_code(kernel_path, self.token)
 
     def serve_code(self) -> str:
         from .kernel import serve_code
