@@ -34,7 +34,7 @@ help:
 	@echo "make release    regenerate lessons/ from solutions/ with nbgrader"
 	@echo "make validate   nbgrader-validate every solution notebook"
 	@echo "make grade      grade LESSON's submissions (SUBMISSIONS=folder or .zip), sandboxed, in parallel"
-	@echo "make bench      print performance tables: notebooks, import nnlab, numpy vs torch, GPU, grading"
+	@echo "make bench      print performance tables: notebooks, import nnlab, numpy vs torch, GPU, grading, judged test cells"
 	@echo "make strip      remove outputs from the solution notebooks (then run make release)"
 	@echo "make clean      remove .venv, caches and the class-run folder .course/"
 
@@ -86,6 +86,7 @@ bench: setup
 	$(BIN)/python benchmarks/backends.py
 	$(BIN)/python benchmarks/gpu.py
 	$(BIN)/python benchmarks/grading.py --students $(BENCH_STUDENTS)
+	$(BIN)/python benchmarks/judge_cells.py
 
 strip: setup
 	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN solutions/*/*.ipynb
