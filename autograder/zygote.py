@@ -111,9 +111,9 @@ def exit_code(status: int) -> int:
 
 
 def load_agent(parts: list[str]) -> bool:
-    """The judge's agent as the module its kernels' bootstrap finds (``autograder.judge.kernel``: its parts
-    joined and compiled as ``kernel_source`` does), so that a kernel only opens its socket; False when it
-    could not load (every kernel is then sent the agent's text, as a cold one is)."""
+    """The judge's agent as a module (its parts joined and compiled as ``autograder.judge.kernel.kernel_source``
+    does), for each child to open its socket before IPython starts (``kernel``); False when it could not
+    load (every kernel is then sent the agent's text, as a cold one is)."""
     import types
     try:
         text = "\n\n".join(open(part, encoding="utf-8").read() for part in parts)

@@ -4,8 +4,8 @@ Each student's tests run in a fresh process (test code seeds torch, sets warning
 helpers: nothing of it may leak into another student's grading), forked from a server that has
 numpy, torch and nnlab loaded already (``multiprocessing``'s forkserver), so a judge starts in tens
 of milliseconds. The kernel's agent opens a Unix socket in the kernel's own working folder when the
-kernel starts (``bootstrap_code``), and the pipeline connects to it at once (``connect``), before
-any student code has run: through ``/proc/<kernel>/root`` when sandboxed, so whatever the student
+kernel starts (a cold kernel's ``bootstrap_code``; a warm kernel's zygote child, before IPython starts),
+and the pipeline connects to it at once (``connect``), before any student code has run: through ``/proc/<kernel>/root`` when sandboxed, so whatever the student
 later puts at that path, nothing outside the sandbox is reached. The judge gets that one connection
 (``hand_over``, the descriptor passed over the pipe) when it is needed, at the first test cell, so
 the notebook's first cells run while the judge starts.
