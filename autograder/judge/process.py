@@ -5,8 +5,9 @@ helpers: nothing of it may leak into another student's grading), forked from a s
 numpy, torch and nnlab loaded already (``multiprocessing``'s forkserver), so a judge starts in tens
 of milliseconds. The kernel's agent opens a Unix socket in the kernel's own working folder when the
 kernel starts (a cold kernel's ``bootstrap_code``; a warm kernel's zygote child, before IPython starts),
-and the pipeline connects to it at once (``connect``), before any student code has run: through ``/proc/<kernel>/root`` when sandboxed, so whatever the student
-later puts at that path, nothing outside the sandbox is reached. The judge gets that one connection
+and the pipeline connects to it at once (``connect``), before any student code has run: through
+``/proc/<kernel>/root`` when sandboxed, so whatever the student later puts at that path, nothing outside
+the sandbox is reached. The judge gets that one connection
 (``hand_over``, the descriptor passed over the pipe) when it is needed, at the first test cell, so
 the notebook's first cells run while the judge starts.
 
